@@ -1,0 +1,78 @@
+//! Named, deliberately injected bugs, for proving that the checkers catch what they exist for.
+//!
+//! A bug is chosen at run time through [`KernelConfig::bug`](crate::KernelConfig::bug), but the
+//! code that injects it exists only with the `bugs` cargo feature: without it
+//! [`KernelConfig::validate`](crate::KernelConfig::validate) refuses any bug and every check
+//! compiles to `false`.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// An injected bug.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Bug {
+    /// SERIALIZE begins without taking the session's exchange lock.
+    SerializeNoLock,
+    /// Reusing a cached exchange leaves it in the session's cache, so another begin can take
+    /// the same phone while it is still in use.
+    CacheWhileInUse,
+    /// Reusing a cached exchange leaves it in the task's inactive list, so reclaim can hang
+    /// up the phone of an active exchange.
+    ReclaimActive,
+    /// Ending an exchange does not signal `avail_phone_cv`: a fibril waiting for a phone
+    /// sleeps forever.
+    LostWakeup,
+    /// Hanging up a phone sends no HANGUP message: the server connection never ends.
+    NoHangupMessage,
+    /// Ending a multiplexed exchange frees its path id at once, before the server has freed
+    /// the path's state.
+    PathReuseEarly,
+    /// The server routes calls of a multiplexed connection by connection, not by path.
+    RouteByConnection,
+}
+
+impl Bug {
+    /// Every bug.
+    pub const ALL: [Bug; 7] = [
+        Bug::SerializeNoLock,
+        Bug::CacheWhileInUse,
+        Bug::ReclaimActive,
+        Bug::LostWakeup,
+        Bug::NoHangupMessage,
+        Bug::PathReuseEarly,
+        Bug::RouteByConnection,
+    ];
+
+    /// The bug's kebab-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Bug::SerializeNoLock => "serialize-no-lock",
+            Bug::CacheWhileInUse => "cache-while-in-use",
+            Bug::ReclaimActive => "reclaim-active",
+            Bug::LostWakeup => "lost-wakeup",
+            Bug::NoHangupMessage => "no-hangup-message",
+            Bug::PathReuseEarly => "path-reuse-early",
+            Bug::RouteByConnection => "route-by-connection",
+        }
+    }
+
+    /// Whether this build can inject bugs (the `bugs` feature).
+    pub const COMPILED: bool = cfg!(feature = "bugs");
+}
+
+impl fmt::Display for Bug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Bug {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Bug::ALL.into_iter().find(|b| b.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
+            format!("unknown bug `{s}` (known: {})", names.join(", "))
+        })
+    }
+}

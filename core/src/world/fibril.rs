@@ -1,0 +1,111 @@
+//! Fibrils: parking, unparking, fibril mutexes, joins and deadlock detection.
+
+use super::{FibrilMutex, FibrilRec, World};
+use crate::ids::{FibrilId, TaskId};
+use crate::trace::{Event, Wait};
+use std::task::Poll;
+
+impl World {
+    pub(crate) fn new_fibril(&mut self, task: TaskId, name: String) -> FibrilId {
+        let id = FibrilId(self.fibrils.len() as u32);
+        self.record(Event::FibrilNew { fibril: id, task, name });
+        self.fibrils.push(FibrilRec { parked: None, finished: false, joiners: Vec::new() });
+        self.running += 1;
+        id
+    }
+
+    /// Parks `me` until someone unparks it.
+    pub(crate) fn park(&mut self, me: FibrilId, wait: Wait) {
+        let f = &mut self.fibrils[me.index()];
+        debug_assert!(f.parked.is_none(), "{me} parked twice");
+        f.parked = Some(wait.clone());
+        self.running -= 1;
+        self.trace.set_wait(me, Some(wait));
+    }
+
+    /// Makes `f` runnable again if it is parked.
+    pub(crate) fn unpark(&mut self, f: FibrilId) {
+        if self.fibrils[f.index()].parked.take().is_some() {
+            self.running += 1;
+            self.wake.push(f);
+            self.trace.set_wait(f, None);
+        }
+    }
+
+    pub(crate) fn is_parked(&self, f: FibrilId) -> bool {
+        self.fibrils[f.index()].parked.is_some()
+    }
+
+    /// Marks the world deadlocked when nothing can run but something waits. Returns whether
+    /// it is deadlocked; every parked fibril is then woken to report it.
+    pub(crate) fn check_deadlock(&mut self) -> bool {
+        if !self.deadlocked && self.running == 0 && self.fibrils.iter().any(|f| f.parked.is_some()) {
+            self.declare_deadlock();
+        }
+        self.deadlocked
+    }
+
+    pub(crate) fn declare_deadlock(&mut self) {
+        self.deadlocked = true;
+        self.trace.note_deadlock();
+        for (i, f) in self.fibrils.iter().enumerate() {
+            if f.parked.is_some() {
+                self.wake.push(FibrilId(i as u32));
+            }
+        }
+    }
+
+    pub(crate) fn fibril_exit(&mut self, me: FibrilId, panicked: bool) {
+        let f = &mut self.fibrils[me.index()];
+        if f.finished {
+            return;
+        }
+        f.finished = true;
+        // A fibril that panics while parked (woken to report a deadlock) still counts as parked.
+        if f.parked.take().is_none() {
+            self.running -= 1;
+        }
+        self.trace.set_wait(me, None);
+        let joiners = std::mem::take(&mut f.joiners);
+        self.record(Event::FibrilExit { fibril: me, panicked });
+        for j in joiners {
+            self.unpark(j);
+        }
+    }
+
+    /// Waits for fibril `target` to finish.
+    pub(crate) fn join_poll(&mut self, me: FibrilId, target: FibrilId) -> Poll<()> {
+        if self.fibrils[target.index()].finished {
+            return Poll::Ready(());
+        }
+        self.fibrils[target.index()].joiners.push(me);
+        self.park(me, Wait::Join { fibril: target });
+        Poll::Pending
+    }
+}
+
+impl FibrilMutex {
+    /// Takes the mutex for `me`, or queues `me` and returns false. A fibril the mutex was
+    /// handed to finds itself the owner when it is woken.
+    pub(crate) fn try_lock(&mut self, me: FibrilId) -> bool {
+        match self.owner {
+            None => {
+                self.owner = Some(me);
+                true
+            }
+            Some(o) if o == me => true,
+            Some(_) => {
+                if !self.waiters.contains(&me) {
+                    self.waiters.push_back(me);
+                }
+                false
+            }
+        }
+    }
+
+    /// Releases the mutex, handing it to the oldest waiter, which is returned for unparking.
+    pub(crate) fn unlock(&mut self) -> Option<FibrilId> {
+        self.owner = self.waiters.pop_front();
+        self.owner
+    }
+}
