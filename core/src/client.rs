@@ -33,7 +33,11 @@ pub struct Session<P: Platform> {
 
 impl<P: Platform> Clone for Session<P> {
     fn clone(&self) -> Self {
-        Session { k: self.k.clone(), id: self.id, style: self.style }
+        Session {
+            k: self.k.clone(),
+            id: self.id,
+            style: self.style,
+        }
     }
 }
 
@@ -49,11 +53,26 @@ impl<P: Platform> Session<P> {
     ///
     /// Fails with [`IpcError::PhoneLimit`] when the task's phone table is full and
     /// [`IpcError::NoInterface`] when the server does not serve `iface`.
-    pub fn connect(task: &Task<P>, server: &ServerRef, iface: Iface, arg2: u64, arg3: u64) -> Result<Self, IpcError> {
+    pub fn connect(
+        task: &Task<P>,
+        server: &ServerRef,
+        iface: Iface,
+        arg2: u64,
+        arg3: u64,
+    ) -> Result<Self, IpcError> {
         let k = task.kernel().clone();
-        let mut sm = crate::world::ConnectSm { task: task.id(), server: server.task, args: (iface, arg2, arg3), call: None };
+        let mut sm = crate::world::ConnectSm {
+            task: task.id(),
+            server: server.task,
+            args: (iface, arg2, arg3),
+            call: None,
+        };
         let id = k.block_on(|w, me| w.connect_poll(me, &mut sm))?;
-        Ok(Session { k, id, style: iface.style() })
+        Ok(Session {
+            k,
+            id,
+            style: iface.style(),
+        })
     }
 
     /// The session's id.
@@ -75,7 +94,12 @@ impl<P: Platform> Session<P> {
         let mut sm = BeginSm::new(self.id);
         let begun = self.k.block_on(|w, me| w.begin_poll(me, &mut sm))?;
         Ok(Exchange {
-            port: Port { k: self.k.clone(), ctx: begun.ctx, next_op: Cell::new(None), _not_send: PhantomData },
+            port: Port {
+                k: self.k.clone(),
+                ctx: begun.ctx,
+                next_op: Cell::new(None),
+                _not_send: PhantomData,
+            },
             id: begun.exch,
             ended: false,
         })
@@ -87,20 +111,31 @@ impl<P: Platform> Session<P> {
         let mut sm = HangupSm::new(self.id);
         match self.k.block_on(|w, me| w.hangup_poll(me, &mut sm)) {
             Ok(()) => Ok(()),
-            Err(error) => Err(HangupError { session: self, error }),
+            Err(error) => Err(HangupError {
+                session: self,
+                error,
+            }),
         }
     }
 
     /// Sets the arguments clones are made with (`async_sess_args_set`).
     pub fn args_set(&self, iface: Iface, arg2: u64, arg3: u64) {
-        self.k.with(|w, _| w.sess_args_set(self.id, (iface, arg2, arg3)));
+        self.k
+            .with(|w, _| w.sess_args_set(self.id, (iface, arg2, arg3)));
     }
 
     /// The session's phone used directly, without exchanges: the "before" picture of the
     /// design note, for showing what exchanges prevent.
     pub fn raw_phone(&self) -> RawPhone<P> {
         let ctx = self.k.with(|w, _| w.raw_ctx(self.id));
-        RawPhone { port: Port { k: self.k.clone(), ctx, next_op: Cell::new(None), _not_send: PhantomData } }
+        RawPhone {
+            port: Port {
+                k: self.k.clone(),
+                ctx,
+                next_op: Cell::new(None),
+                _not_send: PhantomData,
+            },
+        }
     }
 }
 
@@ -125,8 +160,15 @@ impl<P: Platform> Port<P> {
             *slot = *v;
         }
         let op = self.next_op.take();
-        let call = self.k.with(|w, me| w.ctx_send(me, self.ctx, op, method, a, data))?;
-        Ok(Aid { k: self.k.clone(), call, done: false, _not_send: PhantomData })
+        let call = self
+            .k
+            .with(|w, me| w.ctx_send(me, self.ctx, op, method, a, data))?;
+        Ok(Aid {
+            k: self.k.clone(),
+            call,
+            done: false,
+            _not_send: PhantomData,
+        })
     }
 }
 
@@ -162,12 +204,14 @@ pub trait Ipc<P: Platform> {
 
     /// Sends `IPC_M_DATA_READ` for up to `size` bytes without waiting.
     fn send_data_read(&self, size: usize) -> Result<Aid<P>, IpcError> {
-        self.port().send(Method::DATA_READ, &[size as u64], Vec::new())
+        self.port()
+            .send(Method::DATA_READ, &[size as u64], Vec::new())
     }
 
     /// Sends `IPC_M_DATA_WRITE` with `data` without waiting.
     fn send_data_write(&self, data: &[u8]) -> Result<Aid<P>, IpcError> {
-        self.port().send(Method::DATA_WRITE, &[data.len() as u64], data.to_vec())
+        self.port()
+            .send(Method::DATA_WRITE, &[data.len() as u64], data.to_vec())
     }
 
     /// Reads up to `size` bytes from the server (`async_data_read_start`).
@@ -277,7 +321,10 @@ impl<P: Platform> Aid<P> {
         let call = self.call;
         let answer = self.k.block_on(|w, me| w.wait_poll(me, call));
         match answer.retval {
-            None => Ok(Reply { args: answer.args, data: answer.data }),
+            None => Ok(Reply {
+                args: answer.args,
+                data: answer.data,
+            }),
             Some(e) => Err(IpcError::from_errno(e)),
         }
     }

@@ -101,9 +101,7 @@ impl fmt::Display for IpcError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             IpcError::PhoneLimit => f.write_str("the task's phone table is full (ELIMIT)"),
-            IpcError::CallLimit => {
-                f.write_str("the phone has too many unanswered calls (ELIMIT)")
-            }
+            IpcError::CallLimit => f.write_str("the phone has too many unanswered calls (ELIMIT)"),
             IpcError::NoInterface => f.write_str("the server has no such interface (ENOENT)"),
             IpcError::PhoneHungUp => f.write_str("the phone is hung up (ENOENT)"),
             IpcError::Hangup => f.write_str("the connection is gone (EHANGUP)"),

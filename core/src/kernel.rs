@@ -48,7 +48,9 @@ pub struct Kernel<P: Platform> {
 
 impl<P: Platform> Clone for Kernel<P> {
     fn clone(&self) -> Self {
-        Kernel { inner: self.inner.clone() }
+        Kernel {
+            inner: self.inner.clone(),
+        }
     }
 }
 
@@ -71,8 +73,18 @@ impl<P: Platform> Kernel<P> {
         let dispatch = config.dispatch;
         let world = World::new(config, trace.clone());
         P::set_fibril_slot(FibrilId::MAIN.0 as u64);
-        let slot = Slot { world: Some(Box::new(world)), cvs: vec![Arc::new(Condvar::new())], dispatchers: Vec::new() };
-        Kernel { inner: Arc::new(Inner { slot: Mutex::new(slot), trace, dispatch }) }
+        let slot = Slot {
+            world: Some(Box::new(world)),
+            cvs: vec![Arc::new(Condvar::new())],
+            dispatchers: Vec::new(),
+        };
+        Kernel {
+            inner: Arc::new(Inner {
+                slot: Mutex::new(slot),
+                trace,
+                dispatch,
+            }),
+        }
     }
 
     /// This execution's trace.
@@ -148,7 +160,10 @@ impl<P: Platform> Kernel<P> {
     /// A new client task.
     pub fn task(&self, name: &str) -> Task<P> {
         let id = self.with(|w, _| w.new_task(name.to_string(), false));
-        Task { k: self.clone(), id }
+        Task {
+            k: self.clone(),
+            id,
+        }
     }
 
     /// A new server task serving what `builder` registers. With [`Dispatch::Threaded`] it gets
@@ -163,7 +178,9 @@ impl<P: Platform> Kernel<P> {
         });
         if self.inner.dispatch == Dispatch::Threaded {
             let k = self.clone();
-            let (fid, handle) = self.spawn_raw(id, format!("{name}-dispatcher"), move || k.dispatch_loop(id));
+            let (fid, handle) = self.spawn_raw(id, format!("{name}-dispatcher"), move || {
+                k.dispatch_loop(id)
+            });
             self.with(|w, _| w.server_mut(id).dispatcher = Some(fid));
             self.lock().dispatchers.push((fid, handle));
         }
@@ -222,8 +239,11 @@ impl<P: Platform> Kernel<P> {
     /// With a [`DEADLOCK_PANIC`] message if fibrils remain blocked forever.
     pub fn finish(&self) -> TraceLog {
         self.block_on(|w, me| {
-            let dispatchers: Vec<FibrilId> =
-                w.tasks.iter().filter_map(|t| t.server.as_ref()?.dispatcher).collect();
+            let dispatchers: Vec<FibrilId> = w
+                .tasks
+                .iter()
+                .filter_map(|t| t.server.as_ref()?.dispatcher)
+                .collect();
             let pending = (1..w.fibrils.len())
                 .map(|i| FibrilId(i as u32))
                 .find(|f| !w.fibrils[f.index()].finished && !dispatchers.contains(f));
@@ -269,7 +289,10 @@ pub struct Task<P: Platform> {
 
 impl<P: Platform> Clone for Task<P> {
     fn clone(&self) -> Self {
-        Task { k: self.k.clone(), id: self.id }
+        Task {
+            k: self.k.clone(),
+            id: self.id,
+        }
     }
 }
 
@@ -297,7 +320,11 @@ impl<P: Platform> Task<P> {
         T: Send + 'static,
     {
         let (id, handle) = self.k.spawn_raw(self.id, name.to_string(), f);
-        Fibril { k: self.k.clone(), id, handle }
+        Fibril {
+            k: self.k.clone(),
+            id,
+            handle,
+        }
     }
 }
 

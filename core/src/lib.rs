@@ -96,7 +96,14 @@ pub struct KernelConfig {
 
 impl Default for KernelConfig {
     fn default() -> Self {
-        KernelConfig { phone_limit: 64, call_limit: 64, path_limit: 16, dispatch: Dispatch::Inline, trace: TraceLevel::Full, bug: None }
+        KernelConfig {
+            phone_limit: 64,
+            call_limit: 64,
+            path_limit: 16,
+            dispatch: Dispatch::Inline,
+            trace: TraceLevel::Full,
+            bug: None,
+        }
     }
 }
 
@@ -113,7 +120,10 @@ impl KernelConfig {
             return Err("path_limit must be at least 1".into());
         }
         if self.bug.is_some() && !Bug::COMPILED {
-            return Err("bugs can only be injected when sessions-core is built with the `bugs` feature".into());
+            return Err(
+                "bugs can only be injected when sessions-core is built with the `bugs` feature"
+                    .into(),
+            );
         }
         Ok(())
     }

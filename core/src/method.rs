@@ -62,7 +62,12 @@ pub enum Style {
 
 impl Style {
     /// Every style, in declaration order.
-    pub const ALL: [Style; 4] = [Style::Atomic, Style::Serialize, Style::Parallel, Style::Multiplexed];
+    pub const ALL: [Style; 4] = [
+        Style::Atomic,
+        Style::Serialize,
+        Style::Parallel,
+        Style::Multiplexed,
+    ];
 
     /// Lowercase name.
     pub fn name(self) -> &'static str {

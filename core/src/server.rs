@@ -24,6 +24,7 @@
 use crate::error::Errno;
 use crate::ids::{CallId, ConnId, PathId, TaskId};
 use crate::method::{Iface, Method};
+use crate::sync::Arc;
 use crate::trace::{AnsweredBy, Event};
 use crate::world::{with_world, Incoming, World};
 use std::any::Any;
@@ -32,7 +33,6 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use crate::sync::Arc;
 use std::task::{Context, Poll};
 
 /// A registered connection handler.
@@ -47,7 +47,9 @@ pub struct ServerBuilder {
 
 impl fmt::Debug for ServerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServerBuilder").field("protocols", &self.handlers.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("ServerBuilder")
+            .field("protocols", &self.handlers.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -63,7 +65,8 @@ impl ServerBuilder {
         F: Fn(Conn) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.handlers.insert(protocol, Arc::new(move |conn| Box::pin(handler(conn))));
+        self.handlers
+            .insert(protocol, Arc::new(move |conn| Box::pin(handler(conn))));
         self
     }
 
@@ -200,7 +203,12 @@ impl DataWrite {
 
 impl Conn {
     pub(crate) fn new(server: TaskId, conn: ConnId, path: PathId, iface: Iface) -> Self {
-        Conn { server, conn, path, iface }
+        Conn {
+            server,
+            conn,
+            path,
+            iface,
+        }
     }
 
     /// The connection's id.
@@ -220,11 +228,21 @@ impl Conn {
 
     fn make_call(&self, w: &World, id: CallId) -> Call {
         let c = &w.calls[id.index()];
-        Call { conn: self.conn, path: self.path, id, method: c.method, args: c.args }
+        Call {
+            conn: self.conn,
+            path: self.path,
+            id,
+            method: c.method,
+            args: c.args,
+        }
     }
 
     fn next(&mut self) -> Next<'_, Option<Call>> {
-        Next { conn: self, map: |_, call| call, _p: PhantomData }
+        Next {
+            conn: self,
+            map: |_, call| call,
+            _p: PhantomData,
+        }
     }
 
     /// The next call (`async_get_call`); `None` once the client hung up (or ended the path).
@@ -235,7 +253,9 @@ impl Conn {
     /// Takes the next call as `IPC_M_DATA_READ` (`async_data_read_receive`). Anything else is
     /// handed back as `Err(Some(call))` (a protocol error for the caller to report); a hangup
     /// as `Err(None)`.
-    pub fn data_read_receive(&mut self) -> impl Future<Output = Result<DataRead, Option<Call>>> + '_ {
+    pub fn data_read_receive(
+        &mut self,
+    ) -> impl Future<Output = Result<DataRead, Option<Call>>> + '_ {
         Next {
             conn: self,
             map: |_, call: Option<Call>| match call {
@@ -251,7 +271,9 @@ impl Conn {
 
     /// Takes the next call as `IPC_M_DATA_WRITE` (`async_data_write_receive`), like
     /// [`Conn::data_read_receive`].
-    pub fn data_write_receive(&mut self) -> impl Future<Output = Result<DataWrite, Option<Call>>> + '_ {
+    pub fn data_write_receive(
+        &mut self,
+    ) -> impl Future<Output = Result<DataWrite, Option<Call>>> + '_ {
         Next {
             conn: self,
             map: |w: &World, call: Option<Call>| match call {
@@ -315,7 +337,12 @@ fn state_of<S: Any + Send>(w: &mut World, server: TaskId) -> &mut S {
         .state
         .as_mut()
         .and_then(|s| s.downcast_mut::<S>())
-        .unwrap_or_else(|| panic!("the server has no state of type {}", std::any::type_name::<S>()))
+        .unwrap_or_else(|| {
+            panic!(
+                "the server has no state of type {}",
+                std::any::type_name::<S>()
+            )
+        })
 }
 
 /// Waits for a handler's next message and maps it.

@@ -477,7 +477,12 @@ pub struct Trace {
 impl Trace {
     /// An empty trace recording at `level`.
     pub fn new(level: TraceLevel) -> Self {
-        Trace { buf: Arc::new(Ghost::new(Buf { level, ..Buf::default() })) }
+        Trace {
+            buf: Arc::new(Ghost::new(Buf {
+                level,
+                ..Buf::default()
+            })),
+        }
     }
 
     /// The recording level.
@@ -540,7 +545,11 @@ impl Trace {
                     server: b
                         .server_waits
                         .iter()
-                        .map(|((conn, path), what)| ServerWait { conn: *conn, path: *path, what: what.clone() })
+                        .map(|((conn, path), what)| ServerWait {
+                            conn: *conn,
+                            path: *path,
+                            what: what.clone(),
+                        })
                         .collect(),
                 });
             }
@@ -550,7 +559,10 @@ impl Trace {
 
     /// A copy of everything recorded so far.
     pub fn snapshot(&self) -> TraceLog {
-        self.buf.with(|b| TraceLog { events: b.events.clone(), deadlock: b.deadlock.clone() })
+        self.buf.with(|b| TraceLog {
+            events: b.events.clone(),
+            deadlock: b.deadlock.clone(),
+        })
     }
 
     /// Number of events recorded so far.
@@ -581,14 +593,28 @@ impl fmt::Display for Tag {
 impl fmt::Display for Wait {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Wait::Answer { call, method, conn: Some(conn) } => {
+            Wait::Answer {
+                call,
+                method,
+                conn: Some(conn),
+            } => {
                 write!(f, "waits for the answer to {call} ({method}) on {conn}")
             }
-            Wait::Answer { call, method, conn: None } => {
+            Wait::Answer {
+                call,
+                method,
+                conn: None,
+            } => {
                 write!(f, "waits for the answer to {call} ({method})")
             }
-            Wait::SerialLock { sess, holder: Some(h) } => {
-                write!(f, "waits for the exchange lock of SERIALIZE {sess}, held by {h}")
+            Wait::SerialLock {
+                sess,
+                holder: Some(h),
+            } => {
+                write!(
+                    f,
+                    "waits for the exchange lock of SERIALIZE {sess}, held by {h}"
+                )
             }
             Wait::SerialLock { sess, holder: None } => {
                 write!(f, "waits for the exchange lock of SERIALIZE {sess}")
@@ -624,59 +650,151 @@ impl fmt::Display for DeadlockReport {
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Event::TaskNew { task, name, phone_limit, server } => {
+            Event::TaskNew {
+                task,
+                name,
+                phone_limit,
+                server,
+            } => {
                 let kind = if *server { "server" } else { "client" };
                 write!(f, "{task} `{name}` created ({kind}, {phone_limit} phones)")
             }
-            Event::FibrilNew { fibril, task, name } => write!(f, "{fibril} `{name}` created in {task}"),
-            Event::FibrilExit { fibril, panicked } => {
-                write!(f, "{fibril} finished{}", if *panicked { " by panicking" } else { "" })
+            Event::FibrilNew { fibril, task, name } => {
+                write!(f, "{fibril} `{name}` created in {task}")
             }
-            Event::PhoneOpen { task, phone, open } => write!(f, "{task} opened {phone} ({open} open)"),
-            Event::PhoneClose { task, phone, open, why } => {
+            Event::FibrilExit { fibril, panicked } => {
+                write!(
+                    f,
+                    "{fibril} finished{}",
+                    if *panicked { " by panicking" } else { "" }
+                )
+            }
+            Event::PhoneOpen { task, phone, open } => {
+                write!(f, "{task} opened {phone} ({open} open)")
+            }
+            Event::PhoneClose {
+                task,
+                phone,
+                open,
+                why,
+            } => {
                 write!(f, "{task} closed {phone} ({why:?}, {open} open)")
             }
-            Event::ConnOpen { conn, server, client, phone, iface } => {
+            Event::ConnOpen {
+                conn,
+                server,
+                client,
+                phone,
+                iface,
+            } => {
                 write!(f, "{server} accepted {conn} for {client} {phone} ({iface})")
             }
             Event::ConnClose { conn, by } => write!(f, "{conn} closed by {by:?}"),
-            Event::SessionOpen { sess, task, iface, phone, conn } => {
+            Event::SessionOpen {
+                sess,
+                task,
+                iface,
+                phone,
+                conn,
+            } => {
                 write!(f, "{task} opened {sess} ({iface}) on {phone} -> {conn}")
             }
             Event::SessionHangup { sess, fibril } => write!(f, "{fibril} hung up {sess}"),
-            Event::ExchBegin { exch, sess, fibril, obj, phone, how } => {
-                write!(f, "{fibril} began {exch} on {sess} with {obj} {phone} ({how:?})")
+            Event::ExchBegin {
+                exch,
+                sess,
+                fibril,
+                obj,
+                phone,
+                how,
+            } => {
+                write!(
+                    f,
+                    "{fibril} began {exch} on {sess} with {obj} {phone} ({how:?})"
+                )
             }
             Event::ExchEnd { exch, obj, fibril } => write!(f, "{fibril} ended {exch} ({obj})"),
             Event::CacheIn { obj, sess } => write!(f, "{obj} of {sess} cached"),
-            Event::CacheOut { obj, sess, why } => write!(f, "{obj} of {sess} left the cache ({why:?})"),
+            Event::CacheOut { obj, sess, why } => {
+                write!(f, "{obj} of {sess} left the cache ({why:?})")
+            }
             Event::WaitPhone { fibril, sess } => write!(f, "{fibril} waits for a phone for {sess}"),
             Event::PathOpen { conn, path } => write!(f, "{conn} opened {path}"),
             Event::PathClose { conn, path } => write!(f, "{conn} freed {path}"),
-            Event::OpStart { op, fibril, name, .. } => write!(f, "{fibril} started {op} `{name}`"),
-            Event::Send { call, fibril, phone, method, tag } => {
+            Event::OpStart {
+                op, fibril, name, ..
+            } => write!(f, "{fibril} started {op} `{name}`"),
+            Event::Send {
+                call,
+                fibril,
+                phone,
+                method,
+                tag,
+            } => {
                 write!(f, "{fibril} sent {call} {method} on {phone}")?;
                 match tag {
                     Some(t) => write!(f, " [{t}]"),
                     None => Ok(()),
                 }
             }
-            Event::SendFail { fibril, phone, method, error, .. } => {
+            Event::SendFail {
+                fibril,
+                phone,
+                method,
+                error,
+                ..
+            } => {
                 write!(f, "{fibril} could not send {method} on {phone}: {error}")
             }
-            Event::Arrive { conn, path, call, method, .. } => {
+            Event::Arrive {
+                conn,
+                path,
+                call,
+                method,
+                ..
+            } => {
                 write!(f, "{conn} {path} received {call} {method}")
             }
-            Event::Bounce { conn, call, method } => write!(f, "{call} {method} bounced off closed {conn}"),
-            Event::Answer { call, retval: r, evidence, by, .. } => {
-                write!(f, "{call} answered {} by {by:?} (evidence {evidence})", retval(r))
+            Event::Bounce { conn, call, method } => {
+                write!(f, "{call} {method} bounced off closed {conn}")
             }
-            Event::Receive { call, fibril, retval: r, evidence } => {
-                write!(f, "{fibril} received the answer to {call}: {} (evidence {evidence})", retval(r))
+            Event::Answer {
+                call,
+                retval: r,
+                evidence,
+                by,
+                ..
+            } => {
+                write!(
+                    f,
+                    "{call} answered {} by {by:?} (evidence {evidence})",
+                    retval(r)
+                )
+            }
+            Event::Receive {
+                call,
+                fibril,
+                retval: r,
+                evidence,
+            } => {
+                write!(
+                    f,
+                    "{fibril} received the answer to {call}: {} (evidence {evidence})",
+                    retval(r)
+                )
             }
             Event::Forget { call, fibril } => write!(f, "{fibril} forgot {call}"),
-            Event::ProtocolError { conn, path, call, method, expected } => {
-                write!(f, "protocol error on {conn} {path}: got {call} {method}, expected {expected}")
+            Event::ProtocolError {
+                conn,
+                path,
+                call,
+                method,
+                expected,
+            } => {
+                write!(
+                    f,
+                    "protocol error on {conn} {path}: got {call} {method}, expected {expected}"
+                )
             }
             Event::Finish(fin) => write!(f, "finished: {fin:?}"),
         }

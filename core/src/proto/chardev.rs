@@ -35,11 +35,14 @@ pub const PROTOCOL: u32 = 1;
 pub const READ: Method = Method(Method::FIRST_USER);
 /// `CHARDEV_WRITE(size)`: followed by an `IPC_M_DATA_WRITE` in the same exchange.
 pub const WRITE: Method = Method(Method::FIRST_USER + 1);
+/// `CHARDEV_CLOSE`: the server answers, then hangs up its side of the connection (or path).
+pub const CLOSE: Method = Method(Method::FIRST_USER + 2);
 
 pub(crate) fn method_name(m: Method) -> Option<&'static str> {
     match m {
         READ => Some("CHARDEV_READ"),
         WRITE => Some("CHARDEV_WRITE"),
+        CLOSE => Some("CHARDEV_CLOSE"),
         _ => None,
     }
 }
@@ -69,7 +72,10 @@ pub struct Device {
 impl Device {
     /// A device holding `data`.
     pub fn new(data: &[u8]) -> Self {
-        Device { data: data.iter().copied().collect(), fault: None }
+        Device {
+            data: data.iter().copied().collect(),
+            fault: None,
+        }
     }
 }
 
@@ -89,8 +95,12 @@ pub async fn serve(mut conn: Conn) {
         let keep_going = match call.method() {
             READ => read_srv(&mut conn, call).await,
             WRITE => write_srv(&mut conn, call).await,
+            CLOSE => {
+                call.answer(&[]);
+                false
+            }
             _ => {
-                conn.protocol_error(&call, "CHARDEV_READ or CHARDEV_WRITE");
+                conn.protocol_error(&call, "CHARDEV_READ, CHARDEV_WRITE or CHARDEV_CLOSE");
                 call.answer_err(Errno::Enotsup);
                 true
             }
@@ -125,7 +135,8 @@ async fn read_srv(conn: &mut Conn, call: Call) -> bool {
         drop((call, dr));
         return false;
     }
-    conn.wait_until("chardev data", |d: &Device| !d.data.is_empty()).await;
+    conn.wait_until("chardev data", |d: &Device| !d.data.is_empty())
+        .await;
     let want = dr.size();
     let bytes: Vec<u8> = conn.with_state(|d: &mut Device| {
         let n = want.min(d.data.len());
@@ -162,7 +173,10 @@ pub fn read<P: Platform, C: Ipc<P>>(c: &C, size: usize) -> Result<Vec<u8>, IpcEr
     let n = r1.wait_for()?.args[0] as usize;
     let data = r2.wait_for()?.data;
     if data.len() != n {
-        return Err(IpcError::Protocol(format!("the server said {n} bytes but moved {}", data.len())));
+        return Err(IpcError::Protocol(format!(
+            "the server said {n} bytes but moved {}",
+            data.len()
+        )));
     }
     Ok(data)
 }
@@ -173,6 +187,13 @@ pub fn write<P: Platform, C: Ipc<P>>(c: &C, data: &[u8]) -> Result<usize, IpcErr
     let r1 = c.send(WRITE, &[data.len() as u64])?;
     c.data_write_start(data)?;
     Ok(r1.wait_for()?.args[0] as usize)
+}
+
+/// Asks the server to hang up its side: it answers, then its handler returns, so later
+/// calls on this connection (or path) are answered EHANGUP.
+pub fn close<P: Platform, C: Ipc<P>>(c: &C) -> Result<(), IpcError> {
+    c.op("chardev.close");
+    c.request(CLOSE, &[]).map(|_| ())
 }
 
 /// A read shaped like HelenOS's `vfs_read_short`: send CHARDEV_READ, do the data read, end
@@ -191,7 +212,10 @@ pub fn read_short<P: Platform>(exch: Exchange<P>, size: usize) -> Result<Vec<u8>
     exch.end();
     let n = r1.wait_for()?.args[0] as usize;
     if data.len() != n {
-        return Err(IpcError::Protocol(format!("the server said {n} bytes but moved {}", data.len())));
+        return Err(IpcError::Protocol(format!(
+            "the server said {n} bytes but moved {}",
+            data.len()
+        )));
     }
     Ok(data)
 }

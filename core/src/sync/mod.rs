@@ -107,13 +107,17 @@ impl<P: Platform, T: Send + 'static> Mutex<P, T> {
     /// Creates a mutex holding `value`.
     #[track_caller]
     pub fn new(value: T) -> Self {
-        Self { raw: P::mutex_new(value) }
+        Self {
+            raw: P::mutex_new(value),
+        }
     }
 
     /// Locks the mutex, blocking until it is free.
     #[track_caller]
     pub fn lock(&self) -> MutexGuard<'_, P, T> {
-        MutexGuard { raw: P::mutex_lock(&self.raw) }
+        MutexGuard {
+            raw: P::mutex_lock(&self.raw),
+        }
     }
 }
 
@@ -151,14 +155,18 @@ impl<P: Platform> Condvar<P> {
     /// Creates a condition variable.
     #[track_caller]
     pub fn new() -> Self {
-        Self { raw: P::condvar_new() }
+        Self {
+            raw: P::condvar_new(),
+        }
     }
 
     /// Releases `guard`, waits for a notification, and re-acquires the lock. Spurious wake-ups
     /// are possible: callers re-check their condition in a loop.
     #[track_caller]
     pub fn wait<'a, T: Send + 'static>(&self, guard: MutexGuard<'a, P, T>) -> MutexGuard<'a, P, T> {
-        MutexGuard { raw: P::condvar_wait(&self.raw, guard.raw) }
+        MutexGuard {
+            raw: P::condvar_wait(&self.raw, guard.raw),
+        }
     }
 
     /// Wakes one waiter.
@@ -207,5 +215,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    JoinHandle { raw: P::spawn(name, f) }
+    JoinHandle {
+        raw: P::spawn(name, f),
+    }
 }

@@ -39,7 +39,8 @@ impl Platform for StdPlatform {
         cv: &Self::RawCondvar,
         guard: Self::RawGuard<'a, T>,
     ) -> Self::RawGuard<'a, T> {
-        cv.wait(guard).unwrap_or_else(|poisoned| poisoned.into_inner())
+        cv.wait(guard)
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn condvar_notify_one(cv: &Self::RawCondvar) {
@@ -87,12 +88,17 @@ pub struct Ghost<T> {
 impl<T> Ghost<T> {
     /// Wraps `value`.
     pub fn new(value: T) -> Self {
-        Self { inner: std::sync::Mutex::new(value) }
+        Self {
+            inner: std::sync::Mutex::new(value),
+        }
     }
 
     /// Runs `f` on the contents.
     pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        let mut guard = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut guard)
     }
 }

@@ -5,7 +5,7 @@
 //! the corrections this crate makes (see `ARCHITECTURE.md`).
 
 use super::ipc::Outgoing;
-use super::{ExchRec, ObjRec, ObjState, OpCtx, SessRec, World};
+use super::{ExchRec, ObjRec, ObjState, OpCtx, PhoneState, SessRec, World};
 use crate::bugs::Bug;
 use crate::error::{Errno, IpcError};
 use crate::ids::*;
@@ -45,7 +45,10 @@ pub(crate) struct BeginSm {
 
 impl BeginSm {
     pub(crate) fn new(sess: SessId) -> Self {
-        BeginSm { sess, st: BeginSt::Start }
+        BeginSm {
+            sess,
+            st: BeginSt::Start,
+        }
     }
 }
 
@@ -63,7 +66,10 @@ pub(crate) struct EndSm {
 
 impl EndSm {
     pub(crate) fn new(exch: ExchId) -> Self {
-        EndSm { exch, st: EndSt::Start }
+        EndSm {
+            exch,
+            st: EndSt::Start,
+        }
     }
 }
 
@@ -75,7 +81,10 @@ pub(crate) struct HangupSm {
 
 impl HangupSm {
     pub(crate) fn new(sess: SessId) -> Self {
-        HangupSm { sess, locked: false }
+        HangupSm {
+            sess,
+            locked: false,
+        }
     }
 }
 
@@ -109,7 +118,11 @@ impl World {
     }
 
     /// Polls a session connect: `CONNECT_ME_TO` through the naming service, then the answer.
-    pub(crate) fn connect_poll(&mut self, me: FibrilId, sm: &mut ConnectSm) -> Poll<Result<SessId, IpcError>> {
+    pub(crate) fn connect_poll(
+        &mut self,
+        me: FibrilId,
+        sm: &mut ConnectSm,
+    ) -> Poll<Result<SessId, IpcError>> {
         let call = match sm.call {
             Some(c) => c,
             None => match self.connect_me_to(me, sm.task, None, sm.server, sm.args) {
@@ -146,20 +159,35 @@ impl World {
             paths_in_use: Vec::new(),
             path_waiters: VecDeque::new(),
         });
-        self.record(Event::SessionOpen { sess, task: sm.task, iface: sm.args.0, phone, conn });
+        self.record(Event::SessionOpen {
+            sess,
+            task: sm.task,
+            iface: sm.args.0,
+            phone,
+            conn,
+        });
         Poll::Ready(Ok(sess))
     }
 
     fn new_obj(&mut self, sess: SessId, phone: PhoneId, path: PathId) -> ObjId {
         let obj = ObjId(self.objs.len() as u32);
-        self.objs.push(ObjRec { sess, phone, state: ObjState::Freed, path });
+        self.objs.push(ObjRec {
+            sess,
+            phone,
+            state: ObjState::Freed,
+            path,
+        });
         obj
     }
 
     fn activate(&mut self, obj: ObjId) -> ExchId {
         let exch = ExchId(self.exchs.len() as u32);
         let sess = self.objs[obj.index()].sess;
-        self.exchs.push(ExchRec { sess, obj, path_end: None });
+        self.exchs.push(ExchRec {
+            sess,
+            obj,
+            path_end: None,
+        });
         self.objs[obj.index()].state = ObjState::Active(exch);
         self.sessions[sess.index()].exchanges += 1;
         exch
@@ -172,7 +200,11 @@ impl World {
         if !self.bug(Bug::ReclaimActive) {
             self.tasks[task.index()].inactive.retain(|o| *o != obj);
         }
-        self.record(Event::CacheOut { obj, sess, why: CacheOut::Reuse });
+        self.record(Event::CacheOut {
+            obj,
+            sess,
+            why: CacheOut::Reuse,
+        });
         if self.bug(Bug::CacheWhileInUse) {
             self.sessions[sess.index()].cache.push_front(obj);
             self.record(Event::CacheIn { obj, sess });
@@ -189,17 +221,28 @@ impl World {
     }
 
     fn reclaim(&mut self, me: FibrilId, victim: ObjId, for_sess: SessId) {
-        let (vsess, phone) = (self.objs[victim.index()].sess, self.objs[victim.index()].phone);
+        let (vsess, phone) = (
+            self.objs[victim.index()].sess,
+            self.objs[victim.index()].phone,
+        );
         let task = self.task_of(vsess);
         self.tasks[task.index()].inactive.retain(|o| *o != victim);
         self.sessions[vsess.index()].cache.retain(|o| *o != victim);
-        self.record(Event::CacheOut { obj: victim, sess: vsess, why: CacheOut::Reclaim { for_sess } });
+        self.record(Event::CacheOut {
+            obj: victim,
+            sess: vsess,
+            why: CacheOut::Reclaim { for_sess },
+        });
         self.objs[victim.index()].state = ObjState::Freed;
         self.phone_hangup(me, phone);
     }
 
     /// Polls `async_exchange_begin`.
-    pub(crate) fn begin_poll(&mut self, me: FibrilId, sm: &mut BeginSm) -> Poll<Result<Begun, IpcError>> {
+    pub(crate) fn begin_poll(
+        &mut self,
+        me: FibrilId,
+        sm: &mut BeginSm,
+    ) -> Poll<Result<Begun, IpcError>> {
         let sess = sm.sess;
         let task = self.task_of(sess);
         let style = self.style(sess);
@@ -219,6 +262,11 @@ impl World {
                     }
                 }
                 BeginSt::Locked => {
+                    // The session may have been hung up while this fibril queued for the mutex.
+                    if self.sessions[sess.index()].hung_up {
+                        self.unlock_async(task);
+                        return Poll::Ready(Err(IpcError::SessionClosed));
+                    }
                     if let Some(obj) = self.take_cached(sess) {
                         let exch = self.activate(obj);
                         sm.st = BeginSt::AfterExch(exch, obj, BeginHow::Reused);
@@ -307,14 +355,19 @@ impl World {
                         }
                     }
                 }
-                BeginSt::Serial(exch, obj, how) => return Poll::Ready(Ok(self.begun(me, exch, obj, how))),
+                BeginSt::Serial(exch, obj, how) => {
+                    return Poll::Ready(Ok(self.begun(me, exch, obj, how)))
+                }
                 BeginSt::Path => {
                     let s = &mut self.sessions[sess.index()];
                     if s.hung_up {
                         return Poll::Ready(Err(IpcError::SessionClosed));
                     }
                     let limit = self.cfg.path_limit;
-                    let Some(path) = (1..=limit).map(PathId).find(|p| !s.paths_in_use.contains(p)) else {
+                    let Some(path) = (1..=limit)
+                        .map(PathId)
+                        .find(|p| !s.paths_in_use.contains(p))
+                    else {
                         s.path_waiters.push_back(me);
                         self.park(me, Wait::PathSlot { sess });
                         return Poll::Pending;
@@ -332,7 +385,14 @@ impl World {
     fn begun(&mut self, me: FibrilId, exch: ExchId, obj: ObjId, how: BeginHow) -> Begun {
         let sess = self.objs[obj.index()].sess;
         let (phone, path) = (self.objs[obj.index()].phone, self.objs[obj.index()].path);
-        self.record(Event::ExchBegin { exch, sess, fibril: me, obj, phone, how });
+        self.record(Event::ExchBegin {
+            exch,
+            sess,
+            fibril: me,
+            obj,
+            phone,
+            how,
+        });
         let ctx = self.new_ctx(Some(sess), Some(exch), phone, path);
         Begun { exch, ctx }
     }
@@ -346,7 +406,11 @@ impl World {
         loop {
             match sm.st {
                 EndSt::Start => {
-                    self.record(Event::ExchEnd { exch, obj, fibril: me });
+                    self.record(Event::ExchEnd {
+                        exch,
+                        obj,
+                        fibril: me,
+                    });
                     if style == Style::Multiplexed {
                         self.end_path(me, exch);
                         return Poll::Ready(());
@@ -363,12 +427,22 @@ impl World {
                 }
                 EndSt::Locked => {
                     self.sessions[sess.index()].exchanges -= 1;
-                    if self.objs[obj.index()].state == ObjState::Active(exch) {
-                        self.objs[obj.index()].state = ObjState::Cached;
+                    let phone = self.objs[obj.index()].phone;
+                    let dead = self.phones[phone.index()].state == PhoneState::Slammed
+                        && phone != self.sessions[sess.index()].phone;
+                    if dead {
+                        // The server closed this clone's connection: caching it would hand a
+                        // dead phone to the next exchange. Free it instead.
+                        self.objs[obj.index()].state = ObjState::Freed;
+                        self.phone_hangup(me, phone);
+                    } else {
+                        if self.objs[obj.index()].state == ObjState::Active(exch) {
+                            self.objs[obj.index()].state = ObjState::Cached;
+                        }
+                        self.sessions[sess.index()].cache.push_back(obj);
+                        self.tasks[task.index()].inactive.push_back(obj);
+                        self.record(Event::CacheIn { obj, sess });
                     }
-                    self.sessions[sess.index()].cache.push_back(obj);
-                    self.tasks[task.index()].inactive.push_back(obj);
-                    self.record(Event::CacheIn { obj, sess });
                     if !self.bug(Bug::LostWakeup) {
                         if let Some((f, _)) = self.tasks[task.index()].avail_waiters.pop_front() {
                             self.unpark(f);
@@ -388,7 +462,13 @@ impl World {
         let (phone, path) = (self.objs[obj.index()].phone, self.objs[obj.index()].path);
         self.sessions[sess.index()].exchanges -= 1;
         self.objs[obj.index()].state = ObjState::Freed;
-        let out = Outgoing { method: Method::PATH_END, args: [exch.0 as u64, 0, 0, 0, 0], data: Vec::new(), tag: None, path };
+        let out = Outgoing {
+            method: Method::PATH_END,
+            args: [exch.0 as u64, 0, 0, 0, 0],
+            data: Vec::new(),
+            tag: None,
+            path,
+        };
         match self.send_framework(me, phone, out) {
             Ok(call) if !self.calls[call.index()].answered => {
                 self.exchs[exch.index()].path_end = Some(call);
@@ -424,7 +504,11 @@ impl World {
     }
 
     /// Polls `async_hangup`.
-    pub(crate) fn hangup_poll(&mut self, me: FibrilId, sm: &mut HangupSm) -> Poll<Result<(), IpcError>> {
+    pub(crate) fn hangup_poll(
+        &mut self,
+        me: FibrilId,
+        sm: &mut HangupSm,
+    ) -> Poll<Result<(), IpcError>> {
         let sess = sm.sess;
         let task = self.task_of(sess);
         if !sm.locked {
@@ -449,7 +533,11 @@ impl World {
         let cached: Vec<ObjId> = std::mem::take(&mut self.sessions[sess.index()].cache).into();
         for obj in cached {
             self.tasks[task.index()].inactive.retain(|o| *o != obj);
-            self.record(Event::CacheOut { obj, sess, why: CacheOut::Hangup });
+            self.record(Event::CacheOut {
+                obj,
+                sess,
+                why: CacheOut::Hangup,
+            });
             self.objs[obj.index()].state = ObjState::Freed;
             let phone = self.objs[obj.index()].phone;
             // Wrappers share the main phone (hung up once above); clones are hung up each (S3).
@@ -459,11 +547,10 @@ impl World {
         }
         self.sessions[sess.index()].hung_up = true;
         self.record(Event::SessionHangup { sess, fibril: me });
-        // Wake every fibril waiting for this session (S4): each gets an error.
-        let waiters = &mut self.tasks[task.index()].avail_waiters;
-        let (mine, others): (VecDeque<_>, VecDeque<_>) = waiters.drain(..).partition(|(_, s)| *s == sess);
-        *waiters = others;
-        for (f, _) in mine {
+        // Wake every fibril waiting for a phone (HelenOS's 2011 broadcast, fixing S4): those
+        // of this session get an error, the others retry, since this hangup freed phones.
+        let waiters = std::mem::take(&mut self.tasks[task.index()].avail_waiters);
+        for (f, _) in waiters {
             self.unpark(f);
         }
         let path_waiters = std::mem::take(&mut self.sessions[sess.index()].path_waiters);
@@ -479,8 +566,21 @@ impl World {
         self.sessions[sess.index()].clone_args = args;
     }
 
-    pub(crate) fn new_ctx(&mut self, sess: Option<SessId>, exch: Option<ExchId>, phone: PhoneId, path: PathId) -> usize {
-        self.ctxs.push(OpCtx { sess, exch, phone, path, op: None, step: 0 });
+    pub(crate) fn new_ctx(
+        &mut self,
+        sess: Option<SessId>,
+        exch: Option<ExchId>,
+        phone: PhoneId,
+        path: PathId,
+    ) -> usize {
+        self.ctxs.push(OpCtx {
+            sess,
+            exch,
+            phone,
+            path,
+            op: None,
+            step: 0,
+        });
         self.ctxs.len() - 1
     }
 
@@ -507,14 +607,36 @@ impl World {
             let id = OpId(self.ops);
             self.ops += 1;
             let name = op.unwrap_or("op").to_string();
-            self.record(Event::OpStart { op: id, fibril: me, name, sess, exch });
+            self.record(Event::OpStart {
+                op: id,
+                fibril: me,
+                name,
+                sess,
+                exch,
+            });
             let c = &mut self.ctxs[ctx];
             c.op = Some(id);
             c.step = 0;
         }
         let c = &mut self.ctxs[ctx];
-        let tag = Tag { fibril: me, sess, exch, op: c.op.expect("started above"), step: c.step };
+        let tag = Tag {
+            fibril: me,
+            sess,
+            exch,
+            op: c.op.expect("started above"),
+            step: c.step,
+        };
         c.step += 1;
-        self.send(me, phone, Outgoing { method, args, data, tag: Some(tag), path })
+        self.send(
+            me,
+            phone,
+            Outgoing {
+                method,
+                args,
+                data,
+                tag: Some(tag),
+                path,
+            },
+        )
     }
 }

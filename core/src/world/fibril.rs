@@ -8,8 +8,16 @@ use std::task::Poll;
 impl World {
     pub(crate) fn new_fibril(&mut self, task: TaskId, name: String) -> FibrilId {
         let id = FibrilId(self.fibrils.len() as u32);
-        self.record(Event::FibrilNew { fibril: id, task, name });
-        self.fibrils.push(FibrilRec { parked: None, finished: false, joiners: Vec::new() });
+        self.record(Event::FibrilNew {
+            fibril: id,
+            task,
+            name,
+        });
+        self.fibrils.push(FibrilRec {
+            parked: None,
+            finished: false,
+            joiners: Vec::new(),
+        });
         self.running += 1;
         id
     }
@@ -39,7 +47,8 @@ impl World {
     /// Marks the world deadlocked when nothing can run but something waits. Returns whether
     /// it is deadlocked; every parked fibril is then woken to report it.
     pub(crate) fn check_deadlock(&mut self) -> bool {
-        if !self.deadlocked && self.running == 0 && self.fibrils.iter().any(|f| f.parked.is_some()) {
+        if !self.deadlocked && self.running == 0 && self.fibrils.iter().any(|f| f.parked.is_some())
+        {
             self.declare_deadlock();
         }
         self.deadlocked
@@ -67,7 +76,10 @@ impl World {
         }
         self.trace.set_wait(me, None);
         let joiners = std::mem::take(&mut f.joiners);
-        self.record(Event::FibrilExit { fibril: me, panicked });
+        self.record(Event::FibrilExit {
+            fibril: me,
+            panicked,
+        });
         for j in joiners {
             self.unpark(j);
         }
@@ -85,15 +97,16 @@ impl World {
 }
 
 impl FibrilMutex {
-    /// Takes the mutex for `me`, or queues `me` and returns false. A fibril the mutex was
-    /// handed to finds itself the owner when it is woken.
+    /// Takes the mutex for `me`, or queues `me` and returns false. Not re-entrant: a holder
+    /// that locks again queues behind itself (and deadlocks, as in HelenOS). A fibril the
+    /// mutex is handed to is its owner when it wakes, and its state machine has already moved
+    /// past the lock.
     pub(crate) fn try_lock(&mut self, me: FibrilId) -> bool {
         match self.owner {
             None => {
                 self.owner = Some(me);
                 true
             }
-            Some(o) if o == me => true,
             Some(_) => {
                 if !self.waiters.contains(&me) {
                     self.waiters.push_back(me);

@@ -27,7 +27,11 @@ impl World {
         t.open_phones += 1;
         let open = t.open_phones;
         let phone = PhoneId(self.phones.len() as u32);
-        self.phones.push(PhoneRec { task, state: PhoneState::Connecting, inflight: 0 });
+        self.phones.push(PhoneRec {
+            task,
+            state: PhoneState::Connecting,
+            inflight: 0,
+        });
         self.record(Event::PhoneOpen { task, phone, open });
         Ok(phone)
     }
@@ -39,7 +43,12 @@ impl World {
         let t = &mut self.tasks[task.index()];
         t.open_phones -= 1;
         let open = t.open_phones;
-        self.record(Event::PhoneClose { task, phone, open, why });
+        self.record(Event::PhoneClose {
+            task,
+            phone,
+            open,
+            why,
+        });
     }
 
     /// The connection behind a phone that may carry a call, or the error a send gets.
@@ -47,7 +56,9 @@ impl World {
         match self.phones[phone.index()].state {
             PhoneState::Connected(conn) => Ok(conn),
             PhoneState::Slammed => Err(IpcError::Slammed),
-            PhoneState::HungUp | PhoneState::Refused | PhoneState::Connecting => Err(IpcError::PhoneHungUp),
+            PhoneState::HungUp | PhoneState::Refused | PhoneState::Connecting => {
+                Err(IpcError::PhoneHungUp)
+            }
         }
     }
 
@@ -59,7 +70,13 @@ impl World {
         Ok(conn)
     }
 
-    fn new_call(&mut self, me: FibrilId, out: Outgoing, phone: Option<PhoneId>, conn: Option<ConnId>) -> CallId {
+    fn new_call(
+        &mut self,
+        me: FibrilId,
+        out: Outgoing,
+        phone: Option<PhoneId>,
+        conn: Option<ConnId>,
+    ) -> CallId {
         let id = CallId(self.calls.len() as u32);
         self.record(Event::Send {
             call: id,
@@ -68,7 +85,9 @@ impl World {
             method: out.method,
             tag: out.tag,
         });
-        let server = conn.map(|c| self.conns[c.index()].server).unwrap_or(TaskId(0));
+        let server = conn
+            .map(|c| self.conns[c.index()].server)
+            .unwrap_or(TaskId(0));
         self.calls.push(CallRec {
             method: out.method,
             args: out.args,
@@ -91,17 +110,37 @@ impl World {
 
     /// Sends a call on `phone`. It is queued at the connection behind the phone, in FIFO
     /// order; a connection that is gone answers it EHANGUP at once.
-    pub(crate) fn send(&mut self, me: FibrilId, phone: PhoneId, out: Outgoing) -> Result<CallId, IpcError> {
+    pub(crate) fn send(
+        &mut self,
+        me: FibrilId,
+        phone: PhoneId,
+        out: Outgoing,
+    ) -> Result<CallId, IpcError> {
         self.send_checked(me, phone, out, true)
     }
 
     /// Sends a framework message (PATH_END) that does not count against the call limit.
-    pub(crate) fn send_framework(&mut self, me: FibrilId, phone: PhoneId, out: Outgoing) -> Result<CallId, IpcError> {
+    pub(crate) fn send_framework(
+        &mut self,
+        me: FibrilId,
+        phone: PhoneId,
+        out: Outgoing,
+    ) -> Result<CallId, IpcError> {
         self.send_checked(me, phone, out, false)
     }
 
-    fn send_checked(&mut self, me: FibrilId, phone: PhoneId, out: Outgoing, limited: bool) -> Result<CallId, IpcError> {
-        let checked = if limited { self.check_send(phone) } else { self.phone_conn(phone) };
+    fn send_checked(
+        &mut self,
+        me: FibrilId,
+        phone: PhoneId,
+        out: Outgoing,
+        limited: bool,
+    ) -> Result<CallId, IpcError> {
+        let checked = if limited {
+            self.check_send(phone)
+        } else {
+            self.phone_conn(phone)
+        };
         let conn = match checked {
             Ok(conn) => conn,
             Err(e) => {
@@ -148,7 +187,9 @@ impl World {
             path: PathId::CONN,
         };
         let checked = match via {
-            Some(p) => self.check_send(p).map(|c| Some(self.conns[c.index()].server)),
+            Some(p) => self
+                .check_send(p)
+                .map(|c| Some(self.conns[c.index()].server)),
             None => Ok(None),
         };
         let fail = |w: &mut World, e: IpcError| {
@@ -174,7 +215,9 @@ impl World {
         let c = &mut self.calls[call.index()];
         c.new_phone = Some(new_phone);
         c.server = server;
-        self.server_mut(server).ready.push_back(Ready::Connect(call));
+        self.server_mut(server)
+            .ready
+            .push_back(Ready::Connect(call));
         self.kick(server);
         Ok(call)
     }
@@ -183,16 +226,32 @@ impl World {
     pub(crate) fn deliver(&mut self, call: CallId) {
         let (conn, method, tag) = {
             let c = &self.calls[call.index()];
-            (c.conn.expect("a routed call has a connection"), c.method, c.tag)
+            (
+                c.conn.expect("a routed call has a connection"),
+                c.method,
+                c.tag,
+            )
         };
         if !self.conns[conn.index()].open {
             self.record(Event::Bounce { conn, call, method });
-            self.answer(call, Some(Errno::Ehangup), [0; 5], Vec::new(), AnsweredBy::Kernel);
+            self.answer(
+                call,
+                Some(Errno::Ehangup),
+                [0; 5],
+                Vec::new(),
+                AnsweredBy::Kernel,
+            );
             return;
         }
         if method == Method::HANGUP {
             self.conns[conn.index()].hangup_queued = true;
-            self.record(Event::Arrive { conn, path: PathId::CONN, call, method, tag });
+            self.record(Event::Arrive {
+                conn,
+                path: PathId::CONN,
+                call,
+                method,
+                tag,
+            });
             let live: Vec<PathId> = self.conns[conn.index()].paths.keys().copied().collect();
             if live.is_empty() {
                 self.close_conn_if_done(conn);
@@ -211,13 +270,25 @@ impl World {
         if !self.conns[conn.index()].paths.contains_key(&path) {
             if method == Method::PATH_END || !self.conns[conn.index()].mux {
                 // Ending a path the server never saw a call on: nothing to free.
-                self.record(Event::Arrive { conn, path, call, method, tag });
+                self.record(Event::Arrive {
+                    conn,
+                    path,
+                    call,
+                    method,
+                    tag,
+                });
                 self.answer(call, None, [0; 5], Vec::new(), AnsweredBy::Kernel);
                 return;
             }
             self.open_path(conn, path);
         }
-        self.record(Event::Arrive { conn, path, call, method, tag });
+        self.record(Event::Arrive {
+            conn,
+            path,
+            call,
+            method,
+            tag,
+        });
         if self.conns[conn.index()].paths[&path].wait == PathWait::Done {
             // The handler of this path already returned: it is gone for this call.
             self.path_leftover(conn, path, call);
@@ -227,15 +298,34 @@ impl World {
     }
 
     /// Answers `call` (once; a second answer is recorded and dropped).
-    pub(crate) fn answer(&mut self, call: CallId, retval: Option<Errno>, args: [u64; 5], data: Vec<u8>, by: AnsweredBy) {
+    pub(crate) fn answer(
+        &mut self,
+        call: CallId,
+        retval: Option<Errno>,
+        args: [u64; 5],
+        data: Vec<u8>,
+        by: AnsweredBy,
+    ) {
         let c = &self.calls[call.index()];
         let conn = c.conn;
-        self.record(Event::Answer { call, conn, retval, evidence: call, by });
+        self.record(Event::Answer {
+            call,
+            conn,
+            retval,
+            evidence: call,
+            by,
+        });
         if c.answered {
             return;
         }
-        let (phone, method, sender, forgotten, expects, counted) =
-            (c.phone, c.method, c.sender, c.forgotten, c.expects_answer, c.counted);
+        let (phone, method, sender, forgotten, expects, counted) = (
+            c.phone,
+            c.method,
+            c.sender,
+            c.forgotten,
+            c.expects_answer,
+            c.counted,
+        );
         let c = &mut self.calls[call.index()];
         c.answered = true;
         if let Some(p) = phone {
@@ -243,7 +333,9 @@ impl World {
                 self.phones[p.index()].inflight -= 1;
             }
             // An EHANGUP answer slams the caller's phone (HelenOS `answer_preprocess`).
-            if retval == Some(Errno::Ehangup) && matches!(self.phones[p.index()].state, PhoneState::Connected(_)) {
+            if retval == Some(Errno::Ehangup)
+                && matches!(self.phones[p.index()].state, PhoneState::Connected(_))
+            {
                 self.phones[p.index()].state = PhoneState::Slammed;
             }
         }
@@ -253,8 +345,14 @@ impl World {
         if !expects || forgotten {
             return;
         }
-        self.calls[call.index()].answer = Some(Answer { retval, args, data, evidence: call });
-        if matches!(self.fibrils[sender.index()].parked, Some(Wait::Answer { call: c, .. }) if c == call) {
+        self.calls[call.index()].answer = Some(Answer {
+            retval,
+            args,
+            data,
+            evidence: call,
+        });
+        if matches!(self.fibrils[sender.index()].parked, Some(Wait::Answer { call: c, .. }) if c == call)
+        {
             self.unpark(sender);
         }
     }
@@ -263,10 +361,19 @@ impl World {
     pub(crate) fn wait_poll(&mut self, me: FibrilId, call: CallId) -> Poll<Answer> {
         let c = &mut self.calls[call.index()];
         if let Some(a) = c.answer.take() {
-            self.record(Event::Receive { call, fibril: me, retval: a.retval, evidence: a.evidence });
+            self.record(Event::Receive {
+                call,
+                fibril: me,
+                retval: a.retval,
+                evidence: a.evidence,
+            });
             return Poll::Ready(a);
         }
-        let wait = Wait::Answer { call, method: c.method, conn: c.conn };
+        let wait = Wait::Answer {
+            call,
+            method: c.method,
+            conn: c.conn,
+        };
         self.park(me, wait);
         Poll::Pending
     }
@@ -286,7 +393,13 @@ impl World {
         match state {
             PhoneState::HungUp | PhoneState::Refused => return,
             PhoneState::Connected(conn) if !self.bug(Bug::NoHangupMessage) => {
-                let out = Outgoing { method: Method::HANGUP, args: [0; 5], data: Vec::new(), tag: None, path: PathId::CONN };
+                let out = Outgoing {
+                    method: Method::HANGUP,
+                    args: [0; 5],
+                    data: Vec::new(),
+                    tag: None,
+                    path: PathId::CONN,
+                };
                 let call = self.new_call(me, out, None, Some(conn));
                 self.calls[call.index()].phone = Some(phone);
                 self.calls[call.index()].expects_answer = false;

@@ -278,7 +278,12 @@ impl World {
     pub(crate) fn new_task(&mut self, name: String, server: bool) -> TaskId {
         let id = TaskId(self.tasks.len() as u32);
         let phone_limit = self.cfg.phone_limit;
-        self.record(Event::TaskNew { task: id, name, phone_limit, server });
+        self.record(Event::TaskNew {
+            task: id,
+            name,
+            phone_limit,
+            server,
+        });
         self.tasks.push(TaskRec {
             phone_limit,
             open_phones: 0,
@@ -297,7 +302,10 @@ impl World {
     }
 
     pub(crate) fn server_mut(&mut self, task: TaskId) -> &mut ServerRec {
-        self.tasks[task.index()].server.as_mut().expect("the task is a server")
+        self.tasks[task.index()]
+            .server
+            .as_mut()
+            .expect("the task is a server")
     }
 
     /// The effective exchange style of a session (HelenOS: `iface & IFACE_EXCHANGE_MASK`).

@@ -28,7 +28,9 @@ std::thread_local! {
 pub(crate) fn with_world<R>(f: impl FnOnce(&mut World) -> R) -> R {
     CURRENT.with(|c| {
         let mut slot = c.borrow_mut();
-        let w = slot.as_mut().expect("the server API is only usable inside a connection handler");
+        let w = slot
+            .as_mut()
+            .expect("the server API is only usable inside a connection handler");
         f(w)
     })
 }
@@ -64,9 +66,13 @@ pub(crate) fn run_one(slot: &mut Option<Box<World>>, server: Option<TaskId>) -> 
         }
         Some(Ready::Path(conn, path)) => (conn, path),
     };
-    let Some(p) = w.conns[conn.index()].paths.get_mut(&path) else { return true };
+    let Some(p) = w.conns[conn.index()].paths.get_mut(&path) else {
+        return true;
+    };
     p.queued = false;
-    let Some(mut fut) = p.fut.take() else { return true };
+    let Some(mut fut) = p.fut.take() else {
+        return true;
+    };
     let world = slot.take().expect("the world is in its slot");
     let result = {
         let lend = Lend { slot: &mut *slot };
@@ -79,7 +85,10 @@ pub(crate) fn run_one(slot: &mut Option<Box<World>>, server: Option<TaskId>) -> 
     match result {
         Poll::Ready(()) => w.path_done(conn, path),
         Poll::Pending => {
-            let p = w.conns[conn.index()].paths.get_mut(&path).expect("a suspended path exists");
+            let p = w.conns[conn.index()]
+                .paths
+                .get_mut(&path)
+                .expect("a suspended path exists");
             p.fut = Some(fut);
             if p.wait == PathWait::Running {
                 // The handler awaited something that is not the server API: nothing will ever
@@ -110,8 +119,15 @@ impl World {
 
     pub(crate) fn has_ready(&self, server: Option<TaskId>) -> bool {
         match server {
-            Some(s) => self.tasks[s.index()].server.as_ref().is_some_and(|s| !s.ready.is_empty()),
-            None => self.tasks.iter().filter_map(|t| t.server.as_ref()).any(|s| !s.ready.is_empty()),
+            Some(s) => self.tasks[s.index()]
+                .server
+                .as_ref()
+                .is_some_and(|s| !s.ready.is_empty()),
+            None => self
+                .tasks
+                .iter()
+                .filter_map(|t| t.server.as_ref())
+                .any(|s| !s.ready.is_empty()),
         }
     }
 
@@ -170,16 +186,30 @@ impl World {
             paths: Default::default(),
         });
         self.phones[phone.index()].state = super::PhoneState::Connected(conn);
-        self.record(Event::ConnOpen { conn, server, client, phone, iface });
+        self.record(Event::ConnOpen {
+            conn,
+            server,
+            client,
+            phone,
+            iface,
+        });
         if !mux {
             self.new_path(conn, PathId::CONN);
         }
-        self.answer(call, None, [0, 0, 0, 0, phone.0 as u64], Vec::new(), AnsweredBy::Server);
+        self.answer(
+            call,
+            None,
+            [0, 0, 0, 0, phone.0 as u64],
+            Vec::new(),
+            AnsweredBy::Server,
+        );
     }
 
     /// Queues `call` for the handler of `path`.
     pub(crate) fn enqueue(&mut self, conn: ConnId, path: PathId, call: CallId) {
-        let Some(p) = self.conns[conn.index()].paths.get_mut(&path) else { return };
+        let Some(p) = self.conns[conn.index()].paths.get_mut(&path) else {
+            return;
+        };
         if p.wait == PathWait::Done {
             return;
         }
@@ -191,32 +221,43 @@ impl World {
 
     pub(crate) fn make_ready(&mut self, conn: ConnId, path: PathId) {
         let server = self.conns[conn.index()].server;
-        let Some(p) = self.conns[conn.index()].paths.get_mut(&path) else { return };
+        let Some(p) = self.conns[conn.index()].paths.get_mut(&path) else {
+            return;
+        };
         if p.queued || p.wait == PathWait::Done {
             return;
         }
         p.queued = true;
         p.wait = PathWait::Running;
         self.trace.set_server_wait(conn, path, None);
-        self.server_mut(server).ready.push_back(Ready::Path(conn, path));
+        self.server_mut(server)
+            .ready
+            .push_back(Ready::Path(conn, path));
         self.kick(server);
     }
 
     /// The handler's next message, or `None` (and the handler registered as waiting for one).
     pub(crate) fn path_next(&mut self, conn: ConnId, path: PathId) -> Option<Incoming> {
         let calls = &self.calls;
-        let p = self.conns[conn.index()].paths.get_mut(&path).expect("a polled path exists");
+        let p = self.conns[conn.index()]
+            .paths
+            .get_mut(&path)
+            .expect("a polled path exists");
         if p.end_seen.is_some() {
             return Some(Incoming::End);
         }
         let Some(&call) = p.queue.front() else {
             p.wait = PathWait::Call;
             p.what = "the next call";
-            self.trace.set_server_wait(conn, path, Some("the next call".into()));
+            self.trace
+                .set_server_wait(conn, path, Some("the next call".into()));
             return None;
         };
         p.queue.pop_front();
-        if matches!(calls[call.index()].method, Method::HANGUP | Method::PATH_END) {
+        if matches!(
+            calls[call.index()].method,
+            Method::HANGUP | Method::PATH_END
+        ) {
             p.end_seen = Some(call);
             return Some(Incoming::End);
         }
@@ -227,7 +268,10 @@ impl World {
     /// Registers a handler as waiting for its server's state to change.
     pub(crate) fn wait_state(&mut self, conn: ConnId, path: PathId, what: &'static str) {
         let server = self.conns[conn.index()].server;
-        let p = self.conns[conn.index()].paths.get_mut(&path).expect("a polled path exists");
+        let p = self.conns[conn.index()]
+            .paths
+            .get_mut(&path)
+            .expect("a polled path exists");
         p.wait = PathWait::State;
         p.what = what;
         self.trace.set_server_wait(conn, path, Some(what.into()));
@@ -259,14 +303,23 @@ impl World {
                 self.answer(call, None, [0; 5], Vec::new(), AnsweredBy::Kernel);
                 self.close_conn_if_done(conn);
             }
-            _ => self.answer(call, Some(Errno::Ehangup), [0; 5], Vec::new(), AnsweredBy::Kernel),
+            _ => self.answer(
+                call,
+                Some(Errno::Ehangup),
+                [0; 5],
+                Vec::new(),
+                AnsweredBy::Kernel,
+            ),
         }
     }
 
     /// A handler returned: everything it still held or had queued is answered EHANGUP, and
     /// its connection (or path) goes away.
     fn path_done(&mut self, conn: ConnId, path: PathId) {
-        let p = self.conns[conn.index()].paths.get_mut(&path).expect("a finished path exists");
+        let p = self.conns[conn.index()]
+            .paths
+            .get_mut(&path)
+            .expect("a finished path exists");
         p.wait = PathWait::Done;
         p.fut = None;
         let held = std::mem::take(&mut p.held);
@@ -274,14 +327,24 @@ impl World {
         let end = p.end_seen;
         self.trace.set_server_wait(conn, path, None);
         for call in held {
-            self.answer(call, Some(Errno::Ehangup), [0; 5], Vec::new(), AnsweredBy::Kernel);
+            self.answer(
+                call,
+                Some(Errno::Ehangup),
+                [0; 5],
+                Vec::new(),
+                AnsweredBy::Kernel,
+            );
         }
         for call in queue {
             self.path_leftover(conn, path, call);
         }
         if !self.conns[conn.index()].mux {
             self.conns[conn.index()].open = false;
-            let by = if end.is_some() { CloseBy::Client } else { CloseBy::Server };
+            let by = if end.is_some() {
+                CloseBy::Client
+            } else {
+                CloseBy::Server
+            };
             self.record(Event::ConnClose { conn, by });
             return;
         }
@@ -313,6 +376,9 @@ impl World {
         for path in paths {
             self.record(Event::PathClose { conn, path });
         }
-        self.record(Event::ConnClose { conn, by: CloseBy::Client });
+        self.record(Event::ConnClose {
+            conn,
+            by: CloseBy::Client,
+        });
     }
 }
