@@ -13,10 +13,12 @@ use crate::kernel::{Kernel, Task};
 use crate::method::{Iface, Method, Style};
 use crate::server::ServerRef;
 use crate::sync::Platform;
+use crate::trace::Event;
 use crate::world::{BeginSm, EndSm, HangupSm};
 use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
+use std::task::Poll;
 
 /// Marker that keeps a value on the fibril that created it (`!Send`): an exchange must end on
 /// the fibril that began it, and an answer reaches the fibril that sent the call.
@@ -92,7 +94,17 @@ impl<P: Platform> Session<P> {
     /// fibril waiting here gets [`IpcError::SessionClosed`] if the session is hung up.
     pub fn begin(&self) -> Result<Exchange<P>, IpcError> {
         let mut sm = BeginSm::new(self.id);
-        let begun = self.k.block_on(|w, me| w.begin_poll(me, &mut sm))?;
+        let begun = self.k.block_on(|w, me| {
+            let r = w.begin_poll(me, &mut sm);
+            if let Poll::Ready(Err(e)) = &r {
+                w.record(Event::BeginFail {
+                    fibril: me,
+                    sess: self.id,
+                    error: e.to_string(),
+                });
+            }
+            r
+        })?;
         Ok(Exchange {
             port: Port {
                 k: self.k.clone(),
@@ -109,7 +121,19 @@ impl<P: Platform> Session<P> {
     /// [`IpcError::Busy`] while exchanges are active; the session comes back in the error.
     pub fn hangup(self) -> Result<(), HangupError<Self>> {
         let mut sm = HangupSm::new(self.id);
-        match self.k.block_on(|w, me| w.hangup_poll(me, &mut sm)) {
+        let sess = self.id;
+        let result = self.k.block_on(|w, me| {
+            let r = w.hangup_poll(me, &mut sm);
+            if let Poll::Ready(Err(e)) = &r {
+                w.record(Event::HangupFail {
+                    sess,
+                    fibril: me,
+                    error: e.to_string(),
+                });
+            }
+            r
+        });
+        match result {
             Ok(()) => Ok(()),
             Err(error) => Err(HangupError {
                 session: self,

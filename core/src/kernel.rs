@@ -234,10 +234,15 @@ impl<P: Platform> Kernel<P> {
 
     /// Waits until every fibril but the main one has finished (server dispatchers are told to
     /// stop once their work is done), records what is left open, and returns the trace.
+    /// Calling it again returns the same trace.
     ///
     /// # Panics
     /// With a [`DEADLOCK_PANIC`] message if fibrils remain blocked forever.
     pub fn finish(&self) -> TraceLog {
+        if self.with(|w, _| w.shutdown) {
+            // Finished already: the trace is complete.
+            return self.inner.trace.snapshot();
+        }
         self.block_on(|w, me| {
             let dispatchers: Vec<FibrilId> = w
                 .tasks

@@ -145,6 +145,8 @@ pub enum Event {
     ConnOpen {
         /// The connection.
         conn: ConnId,
+        /// The `CONNECT_ME_TO` call it answers.
+        call: CallId,
         /// The server task.
         server: TaskId,
         /// The client task.
@@ -196,6 +198,15 @@ pub enum Event {
         /// How it got that phone.
         how: BeginHow,
     },
+    /// An exchange could not begin.
+    BeginFail {
+        /// The fibril.
+        fibril: FibrilId,
+        /// The session.
+        sess: SessId,
+        /// The error it got.
+        error: String,
+    },
     /// An exchange ended.
     ExchEnd {
         /// The exchange.
@@ -227,6 +238,22 @@ pub enum Event {
         fibril: FibrilId,
         /// Its session.
         sess: SessId,
+    },
+    /// A multiplexed begin found every path id in use and waits for one.
+    WaitPath {
+        /// The waiting fibril.
+        fibril: FibrilId,
+        /// Its session.
+        sess: SessId,
+    },
+    /// A hangup was refused (the session has active exchanges, or is gone already).
+    HangupFail {
+        /// The session.
+        sess: SessId,
+        /// The fibril.
+        fibril: FibrilId,
+        /// The error it got.
+        error: String,
     },
     /// A virtual path was opened on a multiplexed connection.
     PathOpen {
@@ -261,8 +288,9 @@ pub enum Event {
         call: CallId,
         /// The sender.
         fibril: FibrilId,
-        /// The phone it went through.
-        phone: PhoneId,
+        /// The phone it went through (none for a session's first `CONNECT_ME_TO`, which goes
+        /// through the naming service).
+        phone: Option<PhoneId>,
         /// The method.
         method: Method,
         /// Its ghost tag (absent for framework calls such as a clone's `CONNECT_ME_TO`).
@@ -272,8 +300,8 @@ pub enum Event {
     SendFail {
         /// The sender.
         fibril: FibrilId,
-        /// The phone.
-        phone: PhoneId,
+        /// The phone (none for a session's first `CONNECT_ME_TO`).
+        phone: Option<PhoneId>,
         /// The method.
         method: Method,
         /// Its ghost tag.
@@ -433,6 +461,9 @@ pub struct DeadlockReport {
     pub fibrils: Vec<(FibrilId, String, Wait)>,
     /// Every suspended server handler.
     pub server: Vec<ServerWait>,
+    /// Names of every fibril, for explaining who holds what.
+    #[serde(default)]
+    pub names: Vec<(FibrilId, String)>,
 }
 
 /// Whether events are recorded.
@@ -551,6 +582,7 @@ impl Trace {
                             what: what.clone(),
                         })
                         .collect(),
+                    names: b.names.iter().map(|(f, n)| (*f, n.clone())).collect(),
                 });
             }
             b.deadlock.clone().unwrap_or_default()
@@ -634,14 +666,47 @@ impl fmt::Display for Wait {
     }
 }
 
+impl DeadlockReport {
+    /// The name of fibril `f`, if known.
+    pub fn name(&self, f: FibrilId) -> Option<&str> {
+        self.names
+            .iter()
+            .find(|(id, _)| *id == f)
+            .map(|(_, n)| n.as_str())
+    }
+
+    /// What `wait` means, with fibrils named.
+    pub fn explain(&self, wait: &Wait) -> String {
+        let text = wait.to_string();
+        let holder = match wait {
+            Wait::SerialLock {
+                holder: Some(h), ..
+            }
+            | Wait::AsyncMutex {
+                holder: Some(h), ..
+            } => Some(*h),
+            Wait::Join { fibril } => Some(*fibril),
+            _ => None,
+        };
+        match holder.and_then(|h| Some((h, self.name(h)?))) {
+            Some((h, name)) => text.replace(&h.to_string(), &format!("fibril {name}")),
+            None => text,
+        }
+    }
+}
+
 impl fmt::Display for DeadlockReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "no fibril can run:")?;
-        for (id, name, wait) in &self.fibrils {
-            write!(f, " fibril {name} ({id}) {wait};")?;
+        for (_, name, wait) in &self.fibrils {
+            write!(f, " fibril {name} {};", self.explain(wait))?;
         }
         for w in &self.server {
-            write!(f, " handler of {} {} waits for {};", w.conn, w.path, w.what)?;
+            write!(
+                f,
+                " the handler of {} {} waits for {};",
+                w.conn, w.path, w.what
+            )?;
         }
         Ok(())
     }
@@ -686,6 +751,7 @@ impl fmt::Display for Event {
                 client,
                 phone,
                 iface,
+                ..
             } => {
                 write!(f, "{server} accepted {conn} for {client} {phone} ({iface})")
             }
@@ -731,7 +797,10 @@ impl fmt::Display for Event {
                 method,
                 tag,
             } => {
-                write!(f, "{fibril} sent {call} {method} on {phone}")?;
+                write!(f, "{fibril} sent {call} {method}")?;
+                if let Some(p) = phone {
+                    write!(f, " on {p}")?;
+                }
                 match tag {
                     Some(t) => write!(f, " [{t}]"),
                     None => Ok(()),
@@ -739,12 +808,24 @@ impl fmt::Display for Event {
             }
             Event::SendFail {
                 fibril,
-                phone,
                 method,
                 error,
                 ..
+            } => write!(f, "{fibril} could not send {method}: {error}"),
+            Event::WaitPath { fibril, sess } => {
+                write!(f, "{fibril} waits for a free path of {sess}")
+            }
+            Event::HangupFail {
+                sess,
+                fibril,
+                error,
+            } => write!(f, "{fibril} could not hang up {sess}: {error}"),
+            Event::BeginFail {
+                fibril,
+                sess,
+                error,
             } => {
-                write!(f, "{fibril} could not send {method} on {phone}: {error}")
+                write!(f, "{fibril} could not begin an exchange on {sess}: {error}")
             }
             Event::Arrive {
                 conn,

@@ -273,7 +273,7 @@ fn reclaim_hangs_up_the_oldest_idle_clone_of_any_session() {
     let full = index(
         ev,
         "the failed clone",
-        |e| matches!(e, Event::SendFail { phone, method: Method::CONNECT_ME_TO, .. } if *phone == s3_phone),
+        |e| matches!(e, Event::SendFail { phone, method: Method::CONNECT_ME_TO, .. } if *phone == Some(s3_phone)),
     );
     // ... so the oldest idle exchange of the task, s1's, was taken out of the cache and hung up ...
     let reclaim = index(ev, "the reclaim", |e| {

@@ -369,6 +369,7 @@ impl World {
                         .find(|p| !s.paths_in_use.contains(p))
                     else {
                         s.path_waiters.push_back(me);
+                        self.record(Event::WaitPath { fibril: me, sess });
                         self.park(me, Wait::PathSlot { sess });
                         return Poll::Pending;
                     };

@@ -81,7 +81,7 @@ impl World {
         self.record(Event::Send {
             call: id,
             fibril: me,
-            phone: phone.unwrap_or(PhoneId(u32::MAX)),
+            phone,
             method: out.method,
             tag: out.tag,
         });
@@ -146,7 +146,7 @@ impl World {
             Err(e) => {
                 self.record(Event::SendFail {
                     fibril: me,
-                    phone,
+                    phone: Some(phone),
                     method: out.method,
                     tag: out.tag,
                     error: e.to_string(),
@@ -195,7 +195,7 @@ impl World {
         let fail = |w: &mut World, e: IpcError| {
             w.record(Event::SendFail {
                 fibril: me,
-                phone: via.unwrap_or(PhoneId(u32::MAX)),
+                phone: via,
                 method: Method::CONNECT_ME_TO,
                 tag: None,
                 error: e.to_string(),
@@ -332,11 +332,15 @@ impl World {
             if counted {
                 self.phones[p.index()].inflight -= 1;
             }
-            // An EHANGUP answer slams the caller's phone (HelenOS `answer_preprocess`).
-            if retval == Some(Errno::Ehangup)
-                && matches!(self.phones[p.index()].state, PhoneState::Connected(_))
+            // An EHANGUP answer slams the caller's phone (HelenOS `answer_preprocess`) once its
+            // connection is gone. A multiplexed connection outlives one dead path: its phone
+            // still carries the other paths.
+            if let (Some(Errno::Ehangup), PhoneState::Connected(c)) =
+                (retval, self.phones[p.index()].state)
             {
-                self.phones[p.index()].state = PhoneState::Slammed;
+                if !self.conns[c.index()].open {
+                    self.phones[p.index()].state = PhoneState::Slammed;
+                }
             }
         }
         if method == Method::PATH_END {

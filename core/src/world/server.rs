@@ -186,8 +186,10 @@ impl World {
             paths: Default::default(),
         });
         self.phones[phone.index()].state = super::PhoneState::Connected(conn);
+        self.calls[call.index()].conn = Some(conn);
         self.record(Event::ConnOpen {
             conn,
+            call,
             server,
             client,
             phone,
@@ -326,6 +328,17 @@ impl World {
         let queue = std::mem::take(&mut p.queue);
         let end = p.end_seen;
         self.trace.set_server_wait(conn, path, None);
+        let mux = self.conns[conn.index()].mux;
+        if !mux {
+            // The connection goes first, so the EHANGUP answers below slam the client's phone.
+            self.conns[conn.index()].open = false;
+            let by = if end.is_some() {
+                CloseBy::Client
+            } else {
+                CloseBy::Server
+            };
+            self.record(Event::ConnClose { conn, by });
+        }
         for call in held {
             self.answer(
                 call,
@@ -338,14 +351,7 @@ impl World {
         for call in queue {
             self.path_leftover(conn, path, call);
         }
-        if !self.conns[conn.index()].mux {
-            self.conns[conn.index()].open = false;
-            let by = if end.is_some() {
-                CloseBy::Client
-            } else {
-                CloseBy::Server
-            };
-            self.record(Event::ConnClose { conn, by });
+        if !mux {
             return;
         }
         match end.map(|c| self.calls[c.index()].method) {

@@ -234,7 +234,7 @@ pub fn sent_call(events: &[Event], from: usize, phone: PhoneId, method: Method) 
                 phone: p,
                 method: m,
                 ..
-            } if p == phone && m == method => Some((at, call)),
+            } if p == Some(phone) && m == method => Some((at, call)),
             _ => None,
         })
         .unwrap_or_else(|| panic!("no {method} sent on {phone}:\n{}", dump(events)))
