@@ -1,0 +1,624 @@
+//! The built-in models: the design note's examples and the checklist's hard cases.
+//!
+//! Each model asserts what the system must return (right bytes, the documented errors);
+//! the harness checks the trace of every execution afterwards.
+
+use crate::model::{Expect, Model};
+use crate::violation::Checker;
+use serde::{Deserialize, Serialize};
+use sessions_core::proto::chardev::{self, Device, Fault};
+use sessions_core::sync::Platform;
+use sessions_core::{Bug, Dispatch, Exchange, Ipc, IpcError, Kernel, KernelConfig, Session, Style};
+use std::fmt;
+
+/// A built-in model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "model", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Builtin {
+    /// The design note's example: fibrils A and B call chardev `read` concurrently on one
+    /// session, `reads` times each.
+    SeedRead {
+        /// The session's exchange style.
+        style: Style,
+        /// Reads per fibril (more than one exercises the exchange cache).
+        reads: u32,
+    },
+    /// The note's second wish: A reads an empty device while B writes to it through the same
+    /// session. Under SERIALIZE this deadlocks: B waits for the exchange A holds.
+    WriteWhileRead {
+        /// The session's exchange style.
+        style: Style,
+    },
+    /// The note's "before" picture: A and B call chardev `read` on the session phone with no
+    /// exchange at all. The server sees (AR1, BR1, AR2, BR2).
+    NaivePhone,
+    /// Two-call operations on an ATOMIC session: exchanges share the phone without exclusion.
+    AtomicTwoCall,
+    /// PARALLEL sessions with a phone table so small that clone failure, reclaim and waiting
+    /// all happen: S1 (fibrils A and C) and S2 (fibril B) share one spare phone.
+    PhoneExhaustion,
+    /// One spare phone, two fibrils of one PARALLEL session: B waits until A's exchange ends.
+    WaitForPhone,
+    /// A multiplexed session allowed one virtual path: B's begin waits until the server has
+    /// freed A's path.
+    WaitForPath,
+    /// Session hangup while an exchange is active (refused as busy, then done), and while a
+    /// fibril waits for a phone (the waiter is woken with an error).
+    Hangup,
+    /// The server's connection dies in the middle of a read: the client gets errors, not a
+    /// hang, and nothing leaks.
+    ServerDies {
+        /// The session's exchange style.
+        style: Style,
+    },
+    /// A multiplexed exchange ends before its answers arrive (like `vfs_read_short`) and the
+    /// next exchange must not land on the path the server still holds.
+    EarlyEnd,
+}
+
+/// A built-in model run with an optional injected bug and dispatch mode.
+///
+/// In JSON it is the model's own object with two optional keys beside it:
+/// `{"model": "seed-read", "style": "parallel", "reads": 1, "dispatch": "threaded"}`. Unknown
+/// keys are refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BuiltinModel {
+    /// The model.
+    pub model: Builtin,
+    /// Where server handlers run.
+    pub dispatch: Dispatch,
+    /// An injected bug (needs the `bugs` feature of sessions-core).
+    pub bug: Option<Bug>,
+}
+
+impl Serialize for BuiltinModel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error;
+        let mut v = serde_json::to_value(self.model).map_err(S::Error::custom)?;
+        let map = v
+            .as_object_mut()
+            .ok_or_else(|| S::Error::custom("a model serializes to an object"))?;
+        if self.dispatch != Dispatch::Inline {
+            map.insert(
+                "dispatch".into(),
+                serde_json::to_value(self.dispatch).map_err(S::Error::custom)?,
+            );
+        }
+        if let Some(bug) = self.bug {
+            map.insert(
+                "bug".into(),
+                serde_json::to_value(bug).map_err(S::Error::custom)?,
+            );
+        }
+        v.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for BuiltinModel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut v = serde_json::Value::deserialize(d)?;
+        let map = v
+            .as_object_mut()
+            .ok_or_else(|| D::Error::custom("a built-in model is a JSON object"))?;
+        let dispatch = match map.remove("dispatch") {
+            Some(x) => serde_json::from_value(x).map_err(D::Error::custom)?,
+            None => Dispatch::Inline,
+        };
+        let bug = match map.remove("bug") {
+            Some(x) => Some(serde_json::from_value(x).map_err(D::Error::custom)?),
+            None => None,
+        };
+        let model = serde_json::from_value(v).map_err(D::Error::custom)?;
+        Ok(BuiltinModel {
+            model,
+            dispatch,
+            bug,
+        })
+    }
+}
+
+impl From<Builtin> for BuiltinModel {
+    fn from(model: Builtin) -> Self {
+        BuiltinModel {
+            model,
+            dispatch: Dispatch::Inline,
+            bug: None,
+        }
+    }
+}
+
+impl BuiltinModel {
+    /// The same model with bug `bug` injected.
+    pub fn with_bug(self, bug: Bug) -> Self {
+        BuiltinModel {
+            bug: Some(bug),
+            ..self
+        }
+    }
+
+    /// The same model with handlers on server threads.
+    pub fn threaded(self) -> Self {
+        BuiltinModel {
+            dispatch: Dispatch::Threaded,
+            ..self
+        }
+    }
+
+    /// The models `sessions check` runs by default, with their expectations.
+    pub fn all() -> Vec<BuiltinModel> {
+        let mut v = Vec::new();
+        for style in [Style::Serialize, Style::Parallel, Style::Multiplexed] {
+            v.push(Builtin::SeedRead { style, reads: 1 }.into());
+        }
+        v.push(
+            Builtin::SeedRead {
+                style: Style::Parallel,
+                reads: 2,
+            }
+            .into(),
+        );
+        for style in [Style::Parallel, Style::Multiplexed, Style::Serialize] {
+            v.push(Builtin::WriteWhileRead { style }.into());
+        }
+        v.push(Builtin::NaivePhone.into());
+        v.push(Builtin::AtomicTwoCall.into());
+        v.push(Builtin::PhoneExhaustion.into());
+        v.push(Builtin::WaitForPhone.into());
+        v.push(Builtin::WaitForPath.into());
+        v.push(Builtin::Hangup.into());
+        for style in [Style::Serialize, Style::Parallel, Style::Multiplexed] {
+            v.push(Builtin::ServerDies { style }.into());
+        }
+        v.push(Builtin::EarlyEnd.into());
+        v.push(
+            BuiltinModel::from(Builtin::SeedRead {
+                style: Style::Parallel,
+                reads: 1,
+            })
+            .threaded(),
+        );
+        v
+    }
+
+    /// Looks a model up by its [`Model::name`].
+    pub fn by_name(name: &str) -> Option<BuiltinModel> {
+        Self::all().into_iter().find(|m| m.name() == name)
+    }
+
+    /// The exchange style the model's sessions use (`None` for the naive phone, which uses
+    /// none).
+    pub fn style(&self) -> Option<Style> {
+        match self.model {
+            Builtin::SeedRead { style, .. }
+            | Builtin::WriteWhileRead { style }
+            | Builtin::ServerDies { style } => Some(style),
+            Builtin::NaivePhone => None,
+            Builtin::AtomicTwoCall => Some(Style::Atomic),
+            Builtin::PhoneExhaustion | Builtin::WaitForPhone | Builtin::Hangup => {
+                Some(Style::Parallel)
+            }
+            Builtin::EarlyEnd | Builtin::WaitForPath => Some(Style::Multiplexed),
+        }
+    }
+
+    /// Whether the model must see no error at all from the system.
+    fn strict(&self) -> bool {
+        self.bug.is_none() && self.expect() == Expect::Pass
+    }
+}
+
+/// The checker that reports each injected bug in the models that exercise it.
+pub fn bug_checker(bug: Bug) -> Checker {
+    match bug {
+        Bug::SerializeNoLock | Bug::RouteByConnection | Bug::PathReuseEarly => Checker::Mixing,
+        Bug::CacheWhileInUse | Bug::ReclaimActive => Checker::Accounting,
+        Bug::LostWakeup => Checker::Deadlock,
+        Bug::NoHangupMessage => Checker::Resources,
+    }
+}
+
+/// The model that exposes each injected bug.
+pub fn bug_model(bug: Bug) -> BuiltinModel {
+    let model = match bug {
+        Bug::SerializeNoLock => Builtin::SeedRead {
+            style: Style::Serialize,
+            reads: 1,
+        },
+        Bug::CacheWhileInUse => Builtin::SeedRead {
+            style: Style::Parallel,
+            reads: 2,
+        },
+        Bug::ReclaimActive => Builtin::PhoneExhaustion,
+        Bug::LostWakeup => Builtin::WaitForPhone,
+        Bug::NoHangupMessage => Builtin::SeedRead {
+            style: Style::Parallel,
+            reads: 1,
+        },
+        Bug::PathReuseEarly => Builtin::EarlyEnd,
+        Bug::RouteByConnection => Builtin::SeedRead {
+            style: Style::Multiplexed,
+            reads: 1,
+        },
+    };
+    BuiltinModel::from(model).with_bug(bug)
+}
+
+impl fmt::Display for BuiltinModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// Bytes the device starts with: distinct 4-byte chunks, so every read's result tells which
+/// chunk it took.
+fn device_bytes(chunks: u32) -> Vec<u8> {
+    (0..chunks * 4).map(|i| b'a' + (i % 26) as u8).collect()
+}
+
+/// Checks that the chunks read are distinct 4-byte chunks of `content`.
+fn assert_chunks(content: &[u8], got: &[Vec<u8>]) {
+    let mut seen: Vec<&[u8]> = Vec::new();
+    for chunk in got {
+        assert!(
+            chunk.len() == 4 && content.chunks(4).any(|c| c == chunk.as_slice()),
+            "a read returned {chunk:?}, which is not one of the device's 4-byte chunks"
+        );
+        assert!(
+            !seen.contains(&chunk.as_slice()),
+            "two reads returned the same chunk {chunk:?}"
+        );
+        seen.push(chunk);
+    }
+}
+
+type Reads = Result<Vec<Vec<u8>>, IpcError>;
+
+/// `n` chardev reads of 4 bytes, each in its own exchange.
+fn reads<P: Platform>(sess: &Session<P>, n: u32) -> Reads {
+    (0..n)
+        .map(|_| {
+            let exch = sess.begin()?;
+            chardev::read(&exch, 4)
+        })
+        .collect()
+}
+
+fn expect_ok(strict: bool, who: &str, r: Reads) -> Vec<Vec<u8>> {
+    match r {
+        Ok(v) => v,
+        Err(e) if strict => panic!("fibril {who}: {e}"),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn hang_up<P: Platform>(sess: Session<P>) {
+    if let Err(e) = sess.hangup() {
+        panic!("hangup failed: {}", e.error);
+    }
+}
+
+impl Model for BuiltinModel {
+    fn name(&self) -> String {
+        let base = match self.model {
+            Builtin::SeedRead { style, reads: 1 } => format!("seed-read/{style}"),
+            Builtin::SeedRead { style, reads } => format!("seed-read/{style}/x{reads}"),
+            Builtin::WriteWhileRead { style } => format!("write-while-read/{style}"),
+            Builtin::NaivePhone => "naive-phone".into(),
+            Builtin::AtomicTwoCall => "atomic-two-call".into(),
+            Builtin::PhoneExhaustion => "phone-exhaustion".into(),
+            Builtin::WaitForPhone => "wait-for-phone".into(),
+            Builtin::WaitForPath => "wait-for-path/multiplexed".into(),
+            Builtin::Hangup => "hangup".into(),
+            Builtin::ServerDies { style } => format!("server-dies/{style}"),
+            Builtin::EarlyEnd => "early-end/multiplexed".into(),
+        };
+        let threaded = if self.dispatch == Dispatch::Threaded {
+            "+threaded"
+        } else {
+            ""
+        };
+        match self.bug {
+            Some(b) => format!("{base}{threaded}+bug:{b}"),
+            None => format!("{base}{threaded}"),
+        }
+    }
+
+    fn config(&self) -> KernelConfig {
+        let phone_limit = match self.model {
+            Builtin::PhoneExhaustion => 3,
+            Builtin::WaitForPhone => 2,
+            Builtin::Hangup => 4,
+            _ => 8,
+        };
+        let path_limit = if self.model == Builtin::WaitForPath {
+            1
+        } else {
+            16
+        };
+        KernelConfig {
+            phone_limit,
+            path_limit,
+            dispatch: self.dispatch,
+            bug: self.bug,
+            ..KernelConfig::default()
+        }
+    }
+
+    fn expect(&self) -> Expect {
+        if let Some(b) = self.bug {
+            return Expect::Finding(bug_checker(b));
+        }
+        match self.model {
+            Builtin::WriteWhileRead {
+                style: Style::Serialize,
+            } => Expect::Finding(Checker::Deadlock),
+            Builtin::NaivePhone | Builtin::AtomicTwoCall => Expect::Finding(Checker::Mixing),
+            _ => Expect::Pass,
+        }
+    }
+
+    fn threads(&self) -> usize {
+        let fibrils = match self.model {
+            Builtin::PhoneExhaustion => 3,
+            Builtin::ServerDies { .. } | Builtin::EarlyEnd => 1,
+            _ => 2,
+        };
+        let dispatchers = if self.dispatch == Dispatch::Threaded {
+            1
+        } else {
+            0
+        };
+        1 + fibrils + dispatchers
+    }
+
+    fn run<P: Platform>(&self, k: &Kernel<P>) {
+        let strict = self.strict();
+        let client = k.task("client");
+        match self.model {
+            Builtin::SeedRead { style, reads: n } => {
+                let content = device_bytes(2 * n);
+                let dev = k.server("chardev", chardev::server(&content));
+                let sess = connect(&client, &dev, style);
+                let fibrils: Vec<_> = ["A", "B"]
+                    .into_iter()
+                    .map(|name| {
+                        let s = sess.clone();
+                        (name, client.spawn(name, move || reads(&s, n)))
+                    })
+                    .collect();
+                let mut got = Vec::new();
+                for (name, f) in fibrils {
+                    got.extend(expect_ok(strict, name, join(f)));
+                }
+                assert_chunks(&content, &got);
+                hang_up(sess);
+            }
+            Builtin::WriteWhileRead { style } => {
+                let dev = k.server("chardev", chardev::server(b""));
+                let sess = connect(&client, &dev, style);
+                let s = sess.clone();
+                let reader = client.spawn("A", move || reads(&s, 1));
+                let s = sess.clone();
+                let writer = client.spawn("B", move || {
+                    let exch = s.begin()?;
+                    chardev::write(&exch, b"wxyz")
+                });
+                let written = join(writer);
+                let read = join(reader);
+                if strict {
+                    assert_eq!(written, Ok(4), "fibril B's write");
+                    assert_eq!(read, Ok(vec![b"wxyz".to_vec()]), "fibril A's read");
+                }
+                hang_up(sess);
+            }
+            Builtin::NaivePhone | Builtin::AtomicTwoCall => {
+                let content = device_bytes(2);
+                let dev = k.server("chardev", chardev::server(&content));
+                let style = if self.model == Builtin::NaivePhone {
+                    Style::Serialize
+                } else {
+                    Style::Atomic
+                };
+                let sess = connect(&client, &dev, style);
+                let naive = self.model == Builtin::NaivePhone;
+                let fibrils: Vec<_> = ["A", "B"]
+                    .into_iter()
+                    .map(|name| {
+                        let s = sess.clone();
+                        client.spawn(name, move || {
+                            if naive {
+                                chardev::read(&s.raw_phone(), 4).map(|d| vec![d])
+                            } else {
+                                reads(&s, 1)
+                            }
+                        })
+                    })
+                    .collect();
+                let got: Vec<Vec<u8>> = fibrils
+                    .into_iter()
+                    .flat_map(|f| join(f).unwrap_or_default())
+                    .collect();
+                assert_chunks(&content, &got);
+                hang_up(sess);
+            }
+            Builtin::PhoneExhaustion => {
+                let content = device_bytes(4);
+                let dev = k.server("chardev", chardev::server(&content));
+                let s1 = connect(&client, &dev, Style::Parallel);
+                let s2 = connect(&client, &dev, Style::Parallel);
+                let plan = [("A", &s1, 2), ("B", &s2, 1), ("C", &s1, 1)];
+                let fibrils: Vec<_> = plan
+                    .into_iter()
+                    .map(|(name, s, n)| {
+                        let s = s.clone();
+                        (name, client.spawn(name, move || reads(&s, n)))
+                    })
+                    .collect();
+                let mut got = Vec::new();
+                for (name, f) in fibrils {
+                    got.extend(expect_ok(strict, name, join(f)));
+                }
+                assert_chunks(&content, &got);
+                hang_up(s1);
+                hang_up(s2);
+            }
+            Builtin::WaitForPhone | Builtin::WaitForPath => {
+                let content = device_bytes(2);
+                let dev = k.server("chardev", chardev::server(&content));
+                let style = if self.model == Builtin::WaitForPath {
+                    Style::Multiplexed
+                } else {
+                    Style::Parallel
+                };
+                let sess = connect(&client, &dev, style);
+                let fibrils: Vec<_> = ["A", "B"]
+                    .into_iter()
+                    .map(|name| {
+                        let s = sess.clone();
+                        (name, client.spawn(name, move || reads(&s, 1)))
+                    })
+                    .collect();
+                let mut got = Vec::new();
+                for (name, f) in fibrils {
+                    got.extend(expect_ok(strict, name, join(f)));
+                }
+                assert_chunks(&content, &got);
+                hang_up(sess);
+            }
+            Builtin::Hangup => self.run_hangup(k, &client, strict),
+            Builtin::ServerDies { style } => {
+                let content = device_bytes(2);
+                let device = Device {
+                    fault: Some(Fault::CloseMidRead),
+                    ..Device::new(&content)
+                };
+                let dev = k.server("chardev", chardev::server_with(device));
+                let sess = connect(&client, &dev, style);
+                let s = sess.clone();
+                let a = client.spawn("A", move || {
+                    let first = reads(&s, 1);
+                    let second = reads(&s, 1);
+                    (first, second)
+                });
+                let (first, second) = join(a);
+                if strict {
+                    assert_eq!(first, Err(IpcError::Hangup), "the read the server died in");
+                    // A new exchange either reaches a live connection (a new clone or path)
+                    // and reads, or reuses the dead phone and is told so: never a hang.
+                    match second {
+                        Ok(got) => assert_chunks(&content, &got),
+                        Err(e) => assert!(
+                            matches!(e, IpcError::Slammed | IpcError::Hangup),
+                            "second read: {e}"
+                        ),
+                    }
+                }
+                hang_up(sess);
+            }
+            Builtin::EarlyEnd => {
+                let dev = k.server("chardev", chardev::server(b""));
+                let sess = connect(&client, &dev, Style::Multiplexed);
+                let s = sess.clone();
+                let a = client.spawn("A", move || -> Result<Vec<u8>, IpcError> {
+                    // Exchange 1 asks for data the device does not have yet and ends at once;
+                    // its path stays busy at the server.
+                    let e1: Exchange<P> = s.begin()?;
+                    e1.op("chardev.read");
+                    let r1 = e1.send(chardev::READ, &[4])?;
+                    let r2 = e1.send_data_read(4)?;
+                    e1.end();
+                    // Exchange 2 supplies the data on another path.
+                    let e2 = s.begin()?;
+                    chardev::write(&e2, b"wxyz")?;
+                    e2.end();
+                    r1.wait_for()?;
+                    Ok(r2.wait_for()?.data)
+                });
+                let got = join(a);
+                if strict {
+                    assert_eq!(got, Ok(b"wxyz".to_vec()), "the early-ended read");
+                }
+                hang_up(sess);
+            }
+        }
+    }
+}
+
+impl BuiltinModel {
+    fn run_hangup<P: Platform>(
+        &self,
+        k: &Kernel<P>,
+        client: &sessions_core::Task<P>,
+        strict: bool,
+    ) {
+        let content = device_bytes(2);
+        let dev = k.server("chardev", chardev::server(b""));
+        // Two PARALLEL sessions share the one spare phone: whichever fibril clones first blocks
+        // in a read of the empty device; the other waits for a phone.
+        let s1 = connect(client, &dev, Style::Parallel);
+        let s2 = connect(client, &dev, Style::Parallel);
+        let writer = connect(client, &dev, Style::Atomic);
+        let s = s1.clone();
+        let a = client.spawn("A", move || reads(&s, 1));
+        let s = s2.clone();
+        let b = client.spawn("B", move || reads(&s, 1));
+        // Each hangup is refused while that session's fibril holds an exchange, and otherwise
+        // goes through, waking a fibril that waits for a phone with an error.
+        let s1 = try_hang_up(s1);
+        let s2 = try_hang_up(s2);
+        let exch = writer.begin().expect("an ATOMIC begin needs no phone");
+        let written = chardev::write(&exch, &content);
+        exch.end();
+        let results = [(join(a), s1.is_some()), (join(b), s2.is_some())];
+        if strict {
+            assert_eq!(written, Ok(8));
+            let mut got = Vec::new();
+            for (r, refused) in results {
+                match (r, refused) {
+                    (Ok(chunks), true) => got.extend(chunks),
+                    (Err(IpcError::SessionClosed), false) => {}
+                    (r, refused) => {
+                        panic!("hangup refused: {refused}, but the fibril's read gave {r:?}")
+                    }
+                }
+            }
+            assert_chunks(&content, &got);
+        }
+        for s in [s1, s2].into_iter().flatten() {
+            hang_up(s);
+        }
+        hang_up(writer);
+    }
+}
+
+/// Hangs `sess` up, or returns it if it is busy.
+fn try_hang_up<P: Platform>(sess: Session<P>) -> Option<Session<P>> {
+    match sess.hangup() {
+        Ok(()) => None,
+        Err(e) => {
+            assert_eq!(
+                e.error,
+                IpcError::Busy,
+                "hangup of a session with an active exchange"
+            );
+            Some(e.session)
+        }
+    }
+}
+
+fn connect<P: Platform>(
+    client: &sessions_core::Task<P>,
+    dev: &sessions_core::ServerRef,
+    style: Style,
+) -> Session<P> {
+    Session::connect(client, dev, chardev::iface(style), 0, 0)
+        .unwrap_or_else(|e| panic!("connect: {e}"))
+}
+
+fn join<P: Platform, T: Send + 'static>(f: sessions_core::Fibril<P, T>) -> T {
+    match f.join() {
+        Ok(v) => v,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}

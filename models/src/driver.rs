@@ -1,0 +1,659 @@
+//! Drivers: one API that runs a [`Model`] on std threads, under shuttle (random, PCT, DFS,
+//! replay) or under loom, checks every execution, and returns a [`Finding`] for the first
+//! execution that fails.
+//!
+//! Each execution builds a fresh kernel, runs the model, lets the kernel [`finish`], and runs
+//! every checker on the trace; a non-empty list of violations becomes the panic that the
+//! backend catches, reports and stops on. A deadlock (found by the kernel itself, or by loom or
+//! shuttle) becomes a [`Violation::Deadlock`] naming who was blocked where.
+//!
+//! [`finish`]: sessions_core::Kernel::finish
+
+use crate::check;
+use crate::model::{Expect, Model, Verdict};
+use crate::trace_stats::Coverage;
+use crate::violation::{report, Violation};
+use serde::{Deserialize, Serialize};
+use sessions_core::sync::{Arc, Ghost, Platform, ShuttlePlatform, StdPlatform};
+use sessions_core::trace::Trace;
+use sessions_core::{Kernel, TraceLevel, TraceLog, DEADLOCK_PANIC};
+use shuttle::scheduler::{
+    DataSource, DfsScheduler, PctScheduler, RandomDataSource, RandomScheduler,
+    Schedule as ShuttleSchedule, Scheduler as ShuttleSchedulerTrait, Task, TaskId,
+};
+use std::cell::RefCell;
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+/// Environment variable that raises the trace level of replays and runs to `log`
+/// (every event printed to standard error as it happens). Logging never changes a schedule.
+pub const LOG_ENV: &str = "SESSIONS_LOG";
+
+/// The trace level a driver runs with: `full`, or `log` when [`LOG_ENV`] is set.
+pub fn default_level() -> TraceLevel {
+    match std::env::var_os(LOG_ENV) {
+        Some(v) if !v.is_empty() && v != "0" => TraceLevel::Log,
+        _ => TraceLevel::Full,
+    }
+}
+
+/// One scheduling decision of a shuttle execution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Run this shuttle task.
+    Task(u32),
+    /// Draw a random value.
+    Random,
+}
+
+/// A shuttle schedule: the random seed and every decision, in order. Serialized as
+/// `{"seed": 7, "steps": "0 0 1 2 1 r 0"}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    /// The random data seed.
+    pub seed: u64,
+    /// The decisions.
+    #[serde(with = "steps_text")]
+    pub steps: Vec<Step>,
+}
+
+mod steps_text {
+    use super::Step;
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(steps: &[Step], s: S) -> Result<S::Ok, S::Error> {
+        let text: Vec<String> = steps
+            .iter()
+            .map(|st| match st {
+                Step::Task(t) => t.to_string(),
+                Step::Random => "r".to_string(),
+            })
+            .collect();
+        s.serialize_str(&text.join(" "))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Step>, D::Error> {
+        let text = String::deserialize(d)?;
+        text.split_whitespace()
+            .enumerate()
+            .map(|(i, w)| match w {
+                "r" => Ok(Step::Random),
+                n => n.parse().map(Step::Task).map_err(|_| {
+                    D::Error::custom(format!(
+                        "step {i} of the schedule is `{w}`: expected a task number or `r`"
+                    ))
+                }),
+            })
+            .collect()
+    }
+}
+
+impl Schedule {
+    /// Number of context switches (decisions that ran another task than the previous one).
+    pub fn switches(&self) -> usize {
+        let tasks: Vec<u32> = self
+            .steps
+            .iter()
+            .filter_map(|s| {
+                if let Step::Task(t) = s {
+                    Some(*t)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        tasks.windows(2).filter(|w| w[0] != w[1]).count()
+    }
+}
+
+/// A shuttle scheduler and its parameters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "scheduler", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Scheduler {
+    /// Uniformly random choices.
+    Random {
+        /// The seed.
+        seed: u64,
+        /// Executions to run.
+        iterations: usize,
+    },
+    /// Probabilistic concurrency testing: finds a bug of depth `depth` with a guaranteed
+    /// probability per execution.
+    Pct {
+        /// The seed.
+        seed: u64,
+        /// The bug depth (priority change points + 1).
+        depth: usize,
+        /// Executions to run.
+        iterations: usize,
+    },
+    /// Depth-first enumeration of every schedule (no partial-order reduction), optionally
+    /// bounded.
+    Dfs {
+        /// At most this many executions.
+        max_iterations: Option<usize>,
+    },
+    /// Re-executes one recorded schedule.
+    Replay {
+        /// The schedule.
+        schedule: Schedule,
+    },
+}
+
+impl Scheduler {
+    /// Short name (`random`, `pct`, `dfs`, `replay`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Scheduler::Random { .. } => "random",
+            Scheduler::Pct { .. } => "pct",
+            Scheduler::Dfs { .. } => "dfs",
+            Scheduler::Replay { .. } => "replay",
+        }
+    }
+}
+
+impl fmt::Display for Scheduler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scheduler::Random { seed, iterations } => {
+                write!(f, "random(seed {seed}, {iterations} iterations)")
+            }
+            Scheduler::Pct {
+                seed,
+                depth,
+                iterations,
+            } => {
+                write!(
+                    f,
+                    "pct(seed {seed}, depth {depth}, {iterations} iterations)"
+                )
+            }
+            Scheduler::Dfs {
+                max_iterations: Some(n),
+            } => write!(f, "dfs(at most {n} executions)"),
+            Scheduler::Dfs {
+                max_iterations: None,
+            } => write!(f, "dfs(exhaustive)"),
+            Scheduler::Replay { schedule } => write!(f, "replay({} steps)", schedule.steps.len()),
+        }
+    }
+}
+
+/// Where a model runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "backend", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Backend {
+    /// Real OS threads, `iterations` times: a smoke test, with no control of the schedule.
+    Std {
+        /// Executions to run.
+        iterations: usize,
+    },
+    /// Shuttle with a scheduler.
+    Shuttle(Scheduler),
+    /// Loom's exhaustive exploration (only with `--cfg loom`).
+    Loom {
+        /// Preemption bound; `None` explores every interleaving.
+        preemption_bound: Option<usize>,
+    },
+}
+
+impl Backend {
+    /// Short name (`std`, `shuttle-pct`, `loom`).
+    pub fn name(&self) -> String {
+        match self {
+            Backend::Std { .. } => "std".into(),
+            Backend::Shuttle(s) => format!("shuttle-{}", s.name()),
+            Backend::Loom { .. } => "loom".into(),
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Backend::Std { iterations } => write!(f, "std threads ({iterations} runs)"),
+            Backend::Shuttle(s) => write!(f, "shuttle {s}"),
+            Backend::Loom {
+                preemption_bound: Some(b),
+            } => write!(f, "loom (preemption bound {b})"),
+            Backend::Loom {
+                preemption_bound: None,
+            } => write!(f, "loom (unbounded)"),
+        }
+    }
+}
+
+/// The first failing execution of a run.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    /// Everything the checkers (or the deadlock detector) reported.
+    pub violations: Vec<Violation>,
+    /// The trace of the failing execution (up to the deadlock, if it deadlocked).
+    pub trace: TraceLog,
+    /// The shuttle schedule that reproduces it.
+    pub schedule: Option<Schedule>,
+    /// The execution it happened in, from 1.
+    pub execution: u64,
+}
+
+/// What a run did.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// Executions explored.
+    pub executions: u64,
+    /// Wall-clock time of the run (reported, never asserted on).
+    pub elapsed: Duration,
+    /// The first failing execution.
+    pub finding: Option<Finding>,
+    /// The trace of the last execution (the failing one, if any).
+    pub last_trace: Option<TraceLog>,
+    /// Set when a replayed schedule did not fit the model.
+    pub divergence: Option<String>,
+    /// Which framework paths the completed executions took.
+    pub coverage: Coverage,
+}
+
+impl Outcome {
+    /// Executions per second.
+    pub fn rate(&self) -> f64 {
+        self.executions as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// How the run compares with `expect`.
+    pub fn verdict(&self, expect: Expect) -> Verdict {
+        Verdict::of(
+            expect,
+            self.finding.as_ref().map(|f| f.violations.as_slice()),
+        )
+    }
+}
+
+/// Ghost state a driver shares with its executions: it survives a panic that aborts an
+/// execution, so the driver can explain it.
+#[derive(Default)]
+struct ProbeState {
+    executions: u64,
+    coverage: Coverage,
+    trace: Option<Trace>,
+    violations: Option<Vec<Violation>>,
+}
+
+#[derive(Clone, Default)]
+struct Probe(Arc<Ghost<ProbeState>>);
+
+impl Probe {
+    fn state<R>(&self, f: impl FnOnce(&mut ProbeState) -> R) -> R {
+        self.0.with(f)
+    }
+}
+
+/// Runs one execution of `model` on backend `P` and checks it; panics with the report if it
+/// fails.
+fn execute<P: Platform, M: Model>(model: &M, level: TraceLevel, probe: &Probe) {
+    let mut config = model.config();
+    config.trace = level;
+    let k = Kernel::<P>::new(config);
+    probe.state(|s| {
+        s.executions += 1;
+        s.trace = Some(k.trace().clone());
+        s.violations = None;
+    });
+    model.run(&k);
+    let log = k.finish();
+    probe.state(|s| s.coverage.record(&log));
+    let violations = check::check(&log);
+    if !violations.is_empty() {
+        let text = report(&violations);
+        probe.state(|s| s.violations = Some(violations));
+        panic!("{text}");
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else {
+        "a panic with a non-text payload".to_string()
+    }
+}
+
+/// Turns an execution's panic into a finding.
+fn finding(
+    probe: &Probe,
+    payload: &(dyn std::any::Any + Send),
+    schedule: Option<Schedule>,
+) -> Finding {
+    let (execution, trace, violations) =
+        probe.state(|s| (s.executions, s.trace.clone(), s.violations.take()));
+    let message = panic_message(payload);
+    let deadlocked = message.starts_with(DEADLOCK_PANIC)
+        || message.contains("deadlock")
+        || trace
+            .as_ref()
+            .is_some_and(|t| t.snapshot().deadlock.is_some());
+    let violations = violations.unwrap_or_else(|| {
+        if deadlocked {
+            // Report the deadlock, and whatever the checkers that make sense on a partial
+            // trace (mixing, answers crossed, protocol errors) see up to it.
+            let report = trace
+                .as_ref()
+                .map(|t| t.note_deadlock())
+                .unwrap_or_default();
+            let mut log = trace.as_ref().map(Trace::snapshot).unwrap_or_default();
+            log.deadlock = Some(report);
+            check::check(&log)
+        } else {
+            vec![Violation::Panic {
+                message: message.lines().next().unwrap_or_default().to_string(),
+            }]
+        }
+    });
+    Finding {
+        violations,
+        trace: trace.map(|t| t.snapshot()).unwrap_or_default(),
+        schedule,
+        execution,
+    }
+}
+
+fn outcome(
+    probe: &Probe,
+    elapsed: Duration,
+    finding: Option<Finding>,
+    divergence: Option<String>,
+) -> Outcome {
+    let (executions, coverage, last_trace) = probe.state(|s| {
+        (
+            s.executions,
+            std::mem::take(&mut s.coverage),
+            s.trace.as_ref().map(Trace::snapshot),
+        )
+    });
+    Outcome {
+        executions,
+        elapsed,
+        finding,
+        last_trace,
+        divergence,
+        coverage,
+    }
+}
+
+/// Runs `model` on std threads `iterations` times, stopping at the first failure.
+pub fn run_std<M: Model>(model: &M, iterations: usize, level: TraceLevel) -> Outcome {
+    let probe = Probe::default();
+    let start = Instant::now();
+    let mut found = None;
+    for _ in 0..iterations {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| {
+            execute::<StdPlatform, M>(model, level, &probe)
+        })) {
+            found = Some(finding(&probe, payload.as_ref(), None));
+            break;
+        }
+    }
+    outcome(&probe, start.elapsed(), found, None)
+}
+
+/// Records the decisions of the scheduler it wraps.
+struct Recorder<S> {
+    inner: S,
+    current: Rc<RefCell<Schedule>>,
+}
+
+impl<S: ShuttleSchedulerTrait> ShuttleSchedulerTrait for Recorder<S> {
+    fn new_execution(&mut self) -> Option<ShuttleSchedule> {
+        let s = self.inner.new_execution()?;
+        *self.current.borrow_mut() = Schedule {
+            seed: s.seed,
+            steps: Vec::new(),
+        };
+        Some(s)
+    }
+
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        is_yielding: bool,
+    ) -> Option<TaskId> {
+        let t = self.inner.next_task(runnable, current, is_yielding)?;
+        self.current
+            .borrow_mut()
+            .steps
+            .push(Step::Task(usize::from(t) as u32));
+        Some(t)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.current.borrow_mut().steps.push(Step::Random);
+        self.inner.next_u64()
+    }
+}
+
+/// Replays one schedule and says where it stops fitting the model, instead of panicking.
+struct Replayer {
+    schedule: Schedule,
+    pos: usize,
+    started: bool,
+    data: RandomDataSource,
+    divergence: Rc<RefCell<Option<String>>>,
+}
+
+impl Replayer {
+    fn diverge(&mut self, why: String) -> Option<TaskId> {
+        self.divergence.borrow_mut().get_or_insert(why);
+        None
+    }
+}
+
+impl ShuttleSchedulerTrait for Replayer {
+    fn new_execution(&mut self) -> Option<ShuttleSchedule> {
+        if std::mem::replace(&mut self.started, true) {
+            return None;
+        }
+        Some(ShuttleSchedule::new(self.data.reinitialize()))
+    }
+
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        _current: Option<TaskId>,
+        _is_yielding: bool,
+    ) -> Option<TaskId> {
+        let ids: Vec<usize> = runnable.iter().map(|t| usize::from(t.id())).collect();
+        match self.schedule.steps.get(self.pos).copied() {
+            None => {
+                let n = self.schedule.steps.len();
+                self.diverge(format!("the schedule ends after {n} steps but the execution goes on (tasks {ids:?} can run)"))
+            }
+            Some(Step::Random) => {
+                let pos = self.pos;
+                self.diverge(format!("step {pos} of the schedule draws a random value but the execution switches tasks"))
+            }
+            Some(Step::Task(t)) if ids.contains(&(t as usize)) => {
+                self.pos += 1;
+                Some(TaskId::from(t as usize))
+            }
+            Some(Step::Task(t)) => {
+                let pos = self.pos;
+                self.diverge(format!(
+                    "step {pos} of the schedule runs task {t} but only tasks {ids:?} can run"
+                ))
+            }
+        }
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        if self.schedule.steps.get(self.pos) == Some(&Step::Random) {
+            self.pos += 1;
+        } else {
+            let pos = self.pos;
+            self.divergence.borrow_mut().get_or_insert(format!(
+                "step {pos} of the schedule is no random draw but the execution draws one"
+            ));
+        }
+        self.data.next_u64()
+    }
+}
+
+fn shuttle_config() -> shuttle::Config {
+    let mut config = shuttle::Config::new();
+    config.failure_persistence = shuttle::FailurePersistence::None;
+    config.silence_warnings = true;
+    config
+}
+
+/// Runs `model` under shuttle with `scheduler`.
+pub fn run_shuttle<M: Model + Clone>(
+    model: &M,
+    scheduler: &Scheduler,
+    level: TraceLevel,
+) -> Outcome {
+    let probe = Probe::default();
+    let current = Rc::new(RefCell::new(Schedule::default()));
+    let divergence = Rc::new(RefCell::new(None));
+    let scheduler: Box<dyn ShuttleSchedulerTrait> = match scheduler.clone() {
+        Scheduler::Random { seed, iterations } => Box::new(Recorder {
+            inner: RandomScheduler::new_from_seed(seed, iterations),
+            current: current.clone(),
+        }),
+        Scheduler::Pct {
+            seed,
+            depth,
+            iterations,
+        } => Box::new(Recorder {
+            inner: PctScheduler::new_from_seed(seed, depth, iterations),
+            current: current.clone(),
+        }),
+        Scheduler::Dfs { max_iterations } => Box::new(Recorder {
+            inner: DfsScheduler::new(max_iterations, false),
+            current: current.clone(),
+        }),
+        Scheduler::Replay { schedule } => {
+            *current.borrow_mut() = schedule.clone();
+            Box::new(Replayer {
+                data: RandomDataSource::initialize(schedule.seed),
+                schedule,
+                pos: 0,
+                started: false,
+                divergence: divergence.clone(),
+            })
+        }
+    };
+    let runner = shuttle::Runner::new(BoxedScheduler(scheduler), shuttle_config());
+    let shared = Arc::new(model.clone());
+    let p = probe.clone();
+    let start = Instant::now();
+    let result = catch_unwind(AssertUnwindSafe(move || {
+        runner.run(move || execute::<ShuttlePlatform, M>(&shared, level, &p));
+    }));
+    let elapsed = start.elapsed();
+    let found = result
+        .err()
+        .map(|payload| finding(&probe, payload.as_ref(), Some(current.borrow().clone())));
+    let divergence = divergence.borrow().clone();
+    outcome(&probe, elapsed, found, divergence)
+}
+
+/// `Box<dyn Scheduler>` without `Send`, which shuttle's own impl requires.
+struct BoxedScheduler(Box<dyn ShuttleSchedulerTrait>);
+
+impl ShuttleSchedulerTrait for BoxedScheduler {
+    fn new_execution(&mut self) -> Option<ShuttleSchedule> {
+        self.0.new_execution()
+    }
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        is_yielding: bool,
+    ) -> Option<TaskId> {
+        self.0.next_task(runnable, current, is_yielding)
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+}
+
+/// Default preemption bound of the loom suite: every bug the harness's injected-bug tests plant
+/// is found within it, and every built-in model finishes in seconds (see the README).
+pub const LOOM_DEFAULT_PREEMPTIONS: usize = 3;
+
+/// Runs `model` under loom. The preemption bound comes from `preemption_bound`, else from
+/// `LOOM_MAX_PREEMPTIONS`, else [`LOOM_DEFAULT_PREEMPTIONS`]. `LOOM_CHECKPOINT_FILE` and
+/// `LOOM_CHECKPOINT_INTERVAL` work as loom documents them.
+#[cfg(loom)]
+pub fn run_loom<M: Model + Clone>(
+    model: &M,
+    preemption_bound: Option<usize>,
+    level: TraceLevel,
+) -> Outcome {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = preemption_bound
+        .or(builder.preemption_bound)
+        .or(Some(LOOM_DEFAULT_PREEMPTIONS));
+    builder.max_branches = builder.max_branches.max(10_000);
+    let probe = Probe::default();
+    let shared = Arc::new(model.clone());
+    let p = probe.clone();
+    let start = Instant::now();
+    let result = catch_unwind(AssertUnwindSafe(move || {
+        builder.check(move || execute::<sessions_core::sync::LoomPlatform, M>(&shared, level, &p));
+    }));
+    let elapsed = start.elapsed();
+    let found = result
+        .err()
+        .map(|payload| finding(&probe, payload.as_ref(), None));
+    outcome(&probe, elapsed, found, None)
+}
+
+/// Runs `model` on `backend`.
+///
+/// # Panics
+/// For [`Backend::Loom`] in a build without `--cfg loom`.
+pub fn run<M: Model + Clone>(model: &M, backend: &Backend, level: TraceLevel) -> Outcome {
+    match backend {
+        Backend::Std { iterations } => run_std(model, *iterations, level),
+        Backend::Shuttle(s) => run_shuttle(model, s, level),
+        #[cfg(loom)]
+        Backend::Loom { preemption_bound } => run_loom(model, *preemption_bound, level),
+        #[cfg(not(loom))]
+        Backend::Loom { .. } => panic!("loom runs need a build with RUSTFLAGS=\"--cfg loom\""),
+    }
+}
+
+impl FromStr for Backend {
+    type Err = String;
+    /// Parses `std`, `random`, `pct`, `dfs` or `loom` with default budgets.
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "std" => Backend::Std { iterations: 100 },
+            "random" => Backend::Shuttle(Scheduler::Random {
+                seed: 0,
+                iterations: 1000,
+            }),
+            "pct" => Backend::Shuttle(Scheduler::Pct {
+                seed: 0,
+                depth: 3,
+                iterations: 1000,
+            }),
+            "dfs" => Backend::Shuttle(Scheduler::Dfs {
+                max_iterations: Some(10_000),
+            }),
+            "loom" => Backend::Loom {
+                preemption_bound: None,
+            },
+            other => {
+                return Err(format!(
+                    "unknown backend `{other}` (expected std, random, pct, dfs or loom)"
+                ))
+            }
+        })
+    }
+}

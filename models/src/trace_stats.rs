@@ -1,0 +1,120 @@
+//! Protocol coverage: in how many explored executions each path of the framework was taken
+//! (a clone, a reclaim, a wait for a phone, a busy hangup...). A model that claims to exercise
+//! reclaim can show it did, and `sessions check` can say what a run covered.
+
+use sessions_core::trace::{BeginHow, CacheOut};
+use sessions_core::{Event, Method, TraceLog};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// Executions that took each framework path, over a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    counts: BTreeMap<&'static str, u64>,
+    /// Executions recorded.
+    pub executions: u64,
+    /// Most phones any client task held at once, in any execution.
+    pub max_open_phones: u32,
+}
+
+impl Coverage {
+    /// A PARALLEL begin cloned a phone.
+    pub const CLONE: &'static str = "clone";
+    /// A clone failed because the phone table was full.
+    pub const CLONE_FAILED: &'static str = "clone failed";
+    /// A begin reused a cached exchange.
+    pub const REUSE: &'static str = "reuse";
+    /// Reclaim hung up another idle exchange's phone.
+    pub const RECLAIM: &'static str = "reclaim";
+    /// A begin waited for a phone.
+    pub const WAIT_PHONE: &'static str = "wait for phone";
+    /// A multiplexed begin waited for a path id.
+    pub const WAIT_PATH: &'static str = "wait for path";
+    /// A hangup was refused as busy.
+    pub const BUSY_HANGUP: &'static str = "busy hangup";
+    /// A fibril waiting for a phone was woken by its session's hangup.
+    pub const WOKEN_BY_HANGUP: &'static str = "woken by hangup";
+    /// A server handler returned before the client hung up.
+    pub const SERVER_CLOSE: &'static str = "server close";
+    /// A call reached a connection that was gone.
+    pub const BOUNCE: &'static str = "bounce";
+
+    /// Adds one execution's trace.
+    pub fn record(&mut self, log: &TraceLog) {
+        let mut seen: BTreeSet<&'static str> = BTreeSet::new();
+        let mut waiting = BTreeSet::new();
+        for e in &log.events {
+            let what = match e {
+                Event::ExchBegin {
+                    how: BeginHow::Cloned,
+                    ..
+                } => Self::CLONE,
+                Event::ExchBegin {
+                    how: BeginHow::Reused,
+                    ..
+                } => Self::REUSE,
+                Event::SendFail {
+                    method: Method::CONNECT_ME_TO,
+                    ..
+                } => Self::CLONE_FAILED,
+                Event::CacheOut {
+                    why: CacheOut::Reclaim { .. },
+                    ..
+                } => Self::RECLAIM,
+                Event::WaitPhone { fibril, .. } => {
+                    waiting.insert(*fibril);
+                    Self::WAIT_PHONE
+                }
+                Event::WaitPath { .. } => Self::WAIT_PATH,
+                Event::HangupFail { error, .. } if error.contains("EBUSY") => Self::BUSY_HANGUP,
+                Event::BeginFail { fibril, error, .. }
+                    if waiting.contains(fibril) && error.contains("hung up") =>
+                {
+                    Self::WOKEN_BY_HANGUP
+                }
+                Event::ConnClose {
+                    by: sessions_core::trace::CloseBy::Server,
+                    ..
+                } => Self::SERVER_CLOSE,
+                Event::Bounce { .. } => Self::BOUNCE,
+                Event::PhoneOpen { open, .. } => {
+                    self.max_open_phones = self.max_open_phones.max(*open);
+                    continue;
+                }
+                _ => continue,
+            };
+            seen.insert(what);
+        }
+        for what in seen {
+            *self.counts.entry(what).or_default() += 1;
+        }
+        self.executions += 1;
+    }
+
+    /// Executions that took path `what` (one of the associated constants).
+    pub fn executions_with(&self, what: &str) -> u64 {
+        self.counts.get(what).copied().unwrap_or(0)
+    }
+
+    /// Every path taken, with its count, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        self.counts.iter().map(|(k, v)| (*k, *v))
+    }
+}
+
+impl fmt::Display for Coverage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.counts.is_empty() {
+            return write!(
+                f,
+                "no framework path beyond the plain ones in {} executions",
+                self.executions
+            );
+        }
+        let parts: Vec<String> = self
+            .iter()
+            .map(|(k, v)| format!("{k} {v}/{}", self.executions))
+            .collect();
+        f.write_str(&parts.join(", "))
+    }
+}

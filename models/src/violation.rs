@@ -1,0 +1,443 @@
+//! Violations: what the checkers find, as values that can be printed, saved and compared.
+
+use serde::{Deserialize, Serialize};
+use sessions_core::trace::DeadlockReport;
+use sessions_core::{
+    CallId, ConnId, ExchId, FibrilId, Method, ObjId, OpId, PathId, SessId, TaskId,
+};
+use std::fmt;
+
+/// A fibril, by id and by the name the model gave it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FibrilRef {
+    /// The id.
+    pub id: FibrilId,
+    /// The name (`A`, `main`).
+    pub name: String,
+}
+
+impl fmt::Display for FibrilRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "fibril {}", self.name)
+    }
+}
+
+/// One call of an operation, as a violation names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallRef {
+    /// The call.
+    pub call: CallId,
+    /// Its method.
+    pub method: Method,
+    /// The fibril that sent it.
+    pub fibril: FibrilRef,
+    /// Its exchange, if any.
+    pub exch: Option<ExchId>,
+    /// Its operation.
+    pub op: OpId,
+    /// Its step in the operation.
+    pub step: u32,
+}
+
+impl fmt::Display for CallRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} ({} {}",
+            self.call, self.method, self.fibril, self.op
+        )?;
+        if let Some(e) = self.exch {
+            write!(f, ", {e}")?;
+        }
+        write!(f, ", step {})", self.step)
+    }
+}
+
+/// What is left over after the model ended and its sessions hung up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "what", rename_all = "snake_case")]
+pub enum Leak {
+    /// Phones still open in a task.
+    Phones {
+        /// The task.
+        task: TaskId,
+        /// How many.
+        open: u32,
+    },
+    /// A server connection whose handler still runs.
+    Conn {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// An exchange object still cached.
+    Cached {
+        /// The object.
+        obj: ObjId,
+    },
+    /// A session never hung up.
+    Session {
+        /// The session.
+        sess: SessId,
+    },
+}
+
+/// The checker a violation comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Checker {
+    /// Calls of one operation arrive as one contiguous run, in order.
+    Mixing,
+    /// Every call gets exactly one answer, and it reaches its own caller.
+    Answers,
+    /// Phones within limits; nothing open after the end; hangup is every connection's last
+    /// message.
+    Resources,
+    /// Exchanges begun and ended once; cached exchanges never in use.
+    Accounting,
+    /// Servers saw no protocol error.
+    Protocol,
+    /// Some fibril could never run again.
+    Deadlock,
+    /// The model or the system panicked.
+    Panic,
+}
+
+impl Checker {
+    /// Every checker.
+    pub const ALL: [Checker; 7] = [
+        Checker::Mixing,
+        Checker::Answers,
+        Checker::Resources,
+        Checker::Accounting,
+        Checker::Protocol,
+        Checker::Deadlock,
+        Checker::Panic,
+    ];
+
+    /// Lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Checker::Mixing => "mixing",
+            Checker::Answers => "answers",
+            Checker::Resources => "resources",
+            Checker::Accounting => "accounting",
+            Checker::Protocol => "protocol",
+            Checker::Deadlock => "deadlock",
+            Checker::Panic => "panic",
+        }
+    }
+}
+
+impl fmt::Display for Checker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Checker {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Checker::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| format!("unknown checker `{s}`"))
+    }
+}
+
+/// A violation of one of the harness's properties, found in one execution's trace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Violation {
+    /// A foreign call arrived between two calls of one operation on a connection (or path).
+    Mixing {
+        /// The connection.
+        conn: ConnId,
+        /// The path (0 unless multiplexed).
+        path: PathId,
+        /// The call of the interrupted operation that arrived before the intruder.
+        before: CallRef,
+        /// The foreign call.
+        intruder: CallRef,
+        /// The call of the interrupted operation that arrived after the intruder.
+        after: CallRef,
+    },
+    /// Calls of one operation arrived in another order than they were sent.
+    OutOfOrder {
+        /// The connection.
+        conn: ConnId,
+        /// The path.
+        path: PathId,
+        /// The call that arrived too early.
+        call: CallRef,
+        /// The step that should have come.
+        expected_step: u32,
+    },
+    /// A virtual path carried calls of a second exchange before the server freed it.
+    PathReused {
+        /// The connection.
+        conn: ConnId,
+        /// The path.
+        path: PathId,
+        /// The exchange the path was opened for.
+        first: ExchId,
+        /// A later exchange's call that landed on the same path instance.
+        intruder: CallRef,
+    },
+    /// A call of a multiplexed exchange reached another path than its exchange's.
+    Misrouted {
+        /// The connection.
+        conn: ConnId,
+        /// The path it reached.
+        path: PathId,
+        /// The path its exchange was given.
+        expected: PathId,
+        /// The call.
+        call: CallRef,
+    },
+    /// A call that expects an answer never got one.
+    Unanswered {
+        /// The call.
+        call: CallId,
+        /// Its method.
+        method: Method,
+        /// Its sender.
+        fibril: FibrilRef,
+    },
+    /// A call was answered more than once.
+    AnsweredTwice {
+        /// The call.
+        call: CallId,
+        /// Its method.
+        method: Method,
+        /// How many answers it got.
+        answers: u32,
+    },
+    /// A client received an answer that is not its own call's.
+    CrossedAnswer {
+        /// The call the client waited for.
+        call: CallId,
+        /// The fibril that received the answer.
+        receiver: FibrilRef,
+        /// The fibril that sent `call`.
+        sender: FibrilRef,
+        /// The call the answer says it answers.
+        evidence: CallId,
+    },
+    /// A task held more phones than its table allows.
+    PhoneLimit {
+        /// The task.
+        task: TaskId,
+        /// Phones open.
+        open: u32,
+        /// The limit.
+        limit: u32,
+    },
+    /// Something was left open after the model ended and its sessions hung up.
+    Leak(Leak),
+    /// A client-closed connection received something after its HANGUP, or never received
+    /// the HANGUP.
+    HangupNotLast {
+        /// The connection.
+        conn: ConnId,
+        /// What arrived after the hangup (none: the hangup never arrived).
+        after: Option<CallId>,
+    },
+    /// An exchange was begun and never ended.
+    NotEnded {
+        /// The exchange.
+        exch: ExchId,
+        /// Who began it.
+        fibril: FibrilRef,
+    },
+    /// An exchange was ended more than once.
+    EndedTwice {
+        /// The exchange.
+        exch: ExchId,
+    },
+    /// An exchange object was in use by an active exchange while it sat in the cache, or two
+    /// active exchanges used it at once.
+    CachedInUse {
+        /// The object.
+        obj: ObjId,
+        /// The active exchange using it.
+        exch: ExchId,
+        /// The session.
+        sess: SessId,
+    },
+    /// Reclaim hung up the phone of an exchange that was still active.
+    ReclaimedActive {
+        /// The object.
+        obj: ObjId,
+        /// The active exchange that lost its phone.
+        exch: ExchId,
+    },
+    /// A server reported a protocol error.
+    Protocol {
+        /// The connection.
+        conn: ConnId,
+        /// The path.
+        path: PathId,
+        /// The offending call.
+        call: CallId,
+        /// Its method.
+        method: Method,
+        /// What the server expected.
+        expected: String,
+        /// Who sent the offending call, if it carried a tag.
+        sender: Option<FibrilRef>,
+    },
+    /// No fibril could run any more.
+    Deadlock {
+        /// Who was blocked where.
+        report: DeadlockReport,
+    },
+    /// The model or the system panicked.
+    Panic {
+        /// The panic message.
+        message: String,
+    },
+}
+
+impl Violation {
+    /// The checker that reports this violation.
+    pub fn checker(&self) -> Checker {
+        match self {
+            Violation::Mixing { .. }
+            | Violation::OutOfOrder { .. }
+            | Violation::PathReused { .. }
+            | Violation::Misrouted { .. } => Checker::Mixing,
+            Violation::Unanswered { .. }
+            | Violation::AnsweredTwice { .. }
+            | Violation::CrossedAnswer { .. } => Checker::Answers,
+            Violation::PhoneLimit { .. } | Violation::Leak(_) | Violation::HangupNotLast { .. } => {
+                Checker::Resources
+            }
+            Violation::NotEnded { .. }
+            | Violation::EndedTwice { .. }
+            | Violation::CachedInUse { .. }
+            | Violation::ReclaimedActive { .. } => Checker::Accounting,
+            Violation::Protocol { .. } => Checker::Protocol,
+            Violation::Deadlock { .. } => Checker::Deadlock,
+            Violation::Panic { .. } => Checker::Panic,
+        }
+    }
+
+    /// The calls the violation involves, for highlighting in diagrams.
+    pub fn calls(&self) -> Vec<CallId> {
+        match self {
+            Violation::Mixing {
+                before,
+                intruder,
+                after,
+                ..
+            } => vec![before.call, intruder.call, after.call],
+            Violation::OutOfOrder { call, .. } => vec![call.call],
+            Violation::PathReused { intruder, .. } => vec![intruder.call],
+            Violation::Misrouted { call, .. } => vec![call.call],
+            Violation::Unanswered { call, .. }
+            | Violation::AnsweredTwice { call, .. }
+            | Violation::Protocol { call, .. } => vec![*call],
+            Violation::CrossedAnswer { call, evidence, .. } => vec![*call, *evidence],
+            Violation::HangupNotLast { after, .. } => after.iter().copied().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The connection the violation happened on, if it is about one.
+    pub fn conn(&self) -> Option<ConnId> {
+        match self {
+            Violation::Mixing { conn, .. }
+            | Violation::OutOfOrder { conn, .. }
+            | Violation::PathReused { conn, .. }
+            | Violation::Misrouted { conn, .. }
+            | Violation::HangupNotLast { conn, .. }
+            | Violation::Protocol { conn, .. } => Some(*conn),
+            Violation::Leak(Leak::Conn { conn }) => Some(*conn),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Violation::Mixing { conn, path, before, intruder, after } => write!(
+                f,
+                "[mixing] on {conn} {path}, {intruder} arrived between {before} and {after}: \
+                 the server cannot tell that it belongs to another operation"
+            ),
+            Violation::OutOfOrder { conn, path, call, expected_step } => write!(
+                f,
+                "[mixing] on {conn} {path}, {call} arrived where step {expected_step} of its operation was due"
+            ),
+            Violation::PathReused { conn, path, first, intruder } => write!(
+                f,
+                "[mixing] on {conn} {path}, {intruder} landed on the path instance opened for {first}: \
+                 the path id was reused before the server freed the path"
+            ),
+            Violation::Misrouted { conn, path, expected, call } => write!(
+                f,
+                "[mixing] on {conn}, {call} reached {path} although its exchange runs on {expected}"
+            ),
+            Violation::Unanswered { call, method, fibril } => {
+                write!(f, "[answers] {call} {method} sent by {fibril} was never answered")
+            }
+            Violation::AnsweredTwice { call, method, answers } => {
+                write!(f, "[answers] {call} {method} was answered {answers} times")
+            }
+            Violation::CrossedAnswer { call, receiver, sender, evidence } => write!(
+                f,
+                "[answers] {receiver} waited for {call} (sent by {sender}) but received the answer to {evidence}"
+            ),
+            Violation::PhoneLimit { task, open, limit } => {
+                write!(f, "[resources] {task} had {open} phones open, above its limit of {limit}")
+            }
+            Violation::Leak(leak) => match leak {
+                Leak::Phones { task, open } => {
+                    write!(f, "[resources] {task} still had {open} phones open after every session hung up")
+                }
+                Leak::Conn { conn } => write!(f, "[resources] server connection {conn} was still open at the end"),
+                Leak::Cached { obj } => write!(f, "[resources] exchange object {obj} was still cached at the end"),
+                Leak::Session { sess } => write!(f, "[resources] {sess} was never hung up"),
+            },
+            Violation::HangupNotLast { conn, after: Some(call) } => {
+                write!(f, "[resources] {call} reached {conn} after its HANGUP message")
+            }
+            Violation::HangupNotLast { conn, after: None } => write!(
+                f,
+                "[resources] the client closed its phone to {conn} but the connection never received HANGUP"
+            ),
+            Violation::NotEnded { exch, fibril } => {
+                write!(f, "[accounting] {exch} begun by {fibril} was never ended")
+            }
+            Violation::EndedTwice { exch } => write!(f, "[accounting] {exch} was ended more than once"),
+            Violation::CachedInUse { obj, exch, sess } => write!(
+                f,
+                "[accounting] exchange object {obj} of {sess} was in the cache while {exch} was using it"
+            ),
+            Violation::ReclaimedActive { obj, exch } => write!(
+                f,
+                "[accounting] reclaim hung up the phone of {obj} while {exch} was still using it"
+            ),
+            Violation::Protocol { conn, path, call, method, expected, sender } => {
+                write!(f, "[protocol] the server of {conn} {path} expected {expected} but got {call} {method}")?;
+                match sender {
+                    Some(s) => write!(f, " from {s}"),
+                    None => Ok(()),
+                }
+            }
+            Violation::Deadlock { report } => write!(f, "[deadlock] {report}"),
+            Violation::Panic { message } => write!(f, "[panic] {message}"),
+        }
+    }
+}
+
+/// Formats a list of violations as the paragraph a failing execution panics with.
+pub fn report(violations: &[Violation]) -> String {
+    let mut s = format!("{} violation(s):", violations.len());
+    for v in violations {
+        s.push_str("\n  - ");
+        s.push_str(&v.to_string());
+    }
+    s
+}

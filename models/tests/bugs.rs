@@ -1,0 +1,157 @@
+//! Every injected bug is caught, under shuttle PCT within the default budget (1,000 executions
+//! at depth 3), by the checker that exists for it; each test asserts on what was found.
+#![cfg(not(loom))]
+
+mod common;
+
+use common::{expect_as_declared, violations};
+use sessions_core::trace::Wait;
+use sessions_core::{Bug, Event};
+use sessions_models::builtin::{bug_checker, bug_model};
+use sessions_models::violation::Leak;
+use sessions_models::{Checker, Expect, Model, Violation};
+
+fn found(bug: Bug) -> Vec<Violation> {
+    let m = bug_model(bug);
+    assert_eq!(m.expect(), Expect::Finding(bug_checker(bug)));
+    violations(&expect_as_declared(&m))
+}
+
+#[test]
+fn serialize_without_its_lock_is_caught_as_mixing_of_two_exchanges() {
+    let v = found(Bug::SerializeNoLock);
+    let Some(Violation::Mixing {
+        conn,
+        before,
+        intruder,
+        ..
+    }) = v.iter().find(|v| v.checker() == Checker::Mixing)
+    else {
+        panic!("{v:?}")
+    };
+    // Both exchanges use the session's one phone, so they meet on its one connection.
+    assert_eq!(conn.0, 0);
+    assert!(before.exch.is_some() && intruder.exch.is_some() && before.exch != intruder.exch);
+    assert_ne!(before.fibril, intruder.fibril);
+}
+
+#[test]
+fn an_exchange_cached_while_in_use_is_caught_by_accounting() {
+    let m = bug_model(Bug::CacheWhileInUse);
+    let out = expect_as_declared(&m);
+    let v = violations(&out);
+    let (obj, exch) = v
+        .iter()
+        .find_map(|v| {
+            if let Violation::CachedInUse { obj, exch, .. } = v {
+                Some((*obj, *exch))
+            } else {
+                None
+            }
+        })
+        .unwrap_or_else(|| panic!("{v:?}"));
+    // In the trace, two exchanges took that object without an end between them.
+    let events = &out.finding.unwrap().trace.events;
+    let begins: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::ExchBegin { exch, obj: o, .. } if *o == obj => Some(*exch),
+            _ => None,
+        })
+        .collect();
+    assert!(begins.contains(&exch) && begins.len() >= 2, "{begins:?}");
+}
+
+#[test]
+fn reclaim_of_an_active_exchange_is_caught_by_accounting() {
+    let v = found(Bug::ReclaimActive);
+    assert!(
+        v.iter()
+            .any(|v| matches!(v, Violation::ReclaimedActive { .. })),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn a_lost_wakeup_on_exchange_end_is_caught_as_a_deadlock_on_a_phone() {
+    let v = found(Bug::LostWakeup);
+    let report = v
+        .iter()
+        .find_map(|v| {
+            if let Violation::Deadlock { report } = v {
+                Some(report)
+            } else {
+                None
+            }
+        })
+        .unwrap_or_else(|| panic!("{v:?}"));
+    // The fibril that waited for a phone sleeps for ever although the exchange it waited for ended.
+    assert!(
+        report
+            .fibrils
+            .iter()
+            .any(|(_, _, w)| matches!(w, Wait::AvailPhone { .. })),
+        "{report}"
+    );
+}
+
+#[test]
+fn hangup_without_the_hangup_message_is_caught_by_resources() {
+    let v = found(Bug::NoHangupMessage);
+    let leaked: Vec<_> = v
+        .iter()
+        .filter_map(|v| {
+            if let Violation::Leak(Leak::Conn { conn }) = v {
+                Some(*conn)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let unannounced: Vec<_> = v
+        .iter()
+        .filter_map(|v| {
+            if let Violation::HangupNotLast { conn, after: None } = v {
+                Some(*conn)
+            } else {
+                None
+            }
+        })
+        .collect();
+    // Every connection the client closed is still open at the server and never got HANGUP.
+    assert!(!leaked.is_empty(), "{v:?}");
+    assert_eq!(leaked, unannounced);
+}
+
+#[test]
+fn a_path_id_reused_too_early_is_caught_on_the_reused_path() {
+    let v = found(Bug::PathReuseEarly);
+    let Some(Violation::PathReused {
+        path,
+        first,
+        intruder,
+        ..
+    }) = v.iter().find(|v| matches!(v, Violation::PathReused { .. }))
+    else {
+        panic!("{v:?}")
+    };
+    // The second exchange landed on path 1 while the server still held the first one's state.
+    assert_eq!(path.0, 1);
+    assert_ne!(Some(*first), intruder.exch);
+}
+
+#[test]
+fn calls_routed_by_connection_instead_of_path_are_caught_as_misrouted() {
+    let v = found(Bug::RouteByConnection);
+    let Some(Violation::Misrouted {
+        path,
+        expected,
+        call,
+        ..
+    }) = v.iter().find(|v| matches!(v, Violation::Misrouted { .. }))
+    else {
+        panic!("{v:?}")
+    };
+    assert_ne!(path, expected);
+    assert!(call.exch.is_some());
+}

@@ -1,0 +1,104 @@
+//! The loom suite: every built-in model that fits loom's thread limit, explored exhaustively
+//! up to the preemption bound (`LOOM_MAX_PREEMPTIONS`, default
+//! `sessions_models::driver::LOOM_DEFAULT_PREEMPTIONS`).
+//!
+//! Run with `RUSTFLAGS="--cfg loom" cargo test -p sessions-models --release --test loom`.
+//! Each test prints how many executions loom explored.
+#![cfg(loom)]
+
+use sessions_core::{Bug, Style, TraceLevel};
+use sessions_models::builtin::{bug_checker, bug_model};
+use sessions_models::driver::run_loom;
+use sessions_models::{Builtin, BuiltinModel, Checker, Expect, Model, Verdict};
+
+fn explore(m: BuiltinModel) -> sessions_models::Outcome {
+    assert!(
+        m.threads() <= 5,
+        "{} needs {} threads",
+        m.name(),
+        m.threads()
+    );
+    let out = run_loom(&m, None, TraceLevel::Full);
+    println!(
+        "loom {:45} {:>8} executions {:>8.0}/s  {}",
+        m.name(),
+        out.executions,
+        out.rate(),
+        out.verdict(m.expect())
+    );
+    let verdict = out.verdict(m.expect());
+    let found: Vec<String> = out
+        .finding
+        .iter()
+        .flat_map(|f| &f.violations)
+        .map(|v| v.to_string())
+        .collect();
+    assert!(
+        verdict.ok(),
+        "{}: {verdict}\n{}",
+        m.name(),
+        found.join("\n")
+    );
+    out
+}
+
+#[test]
+fn every_builtin_model_behaves_as_expected_under_loom() {
+    for m in BuiltinModel::all() {
+        explore(m);
+    }
+}
+
+#[test]
+fn every_injected_bug_is_found_by_its_checker_under_loom() {
+    for bug in Bug::ALL {
+        let out = explore(bug_model(bug));
+        let f = out.finding.expect("a finding");
+        assert!(
+            f.violations.iter().any(|v| v.checker() == bug_checker(bug)),
+            "{bug}: {:?}",
+            f.violations
+        );
+    }
+}
+
+#[test]
+fn tracing_adds_no_execution_to_explore() {
+    let m = BuiltinModel::from(Builtin::SeedRead {
+        style: Style::Parallel,
+        reads: 1,
+    });
+    let full = run_loom(&m, None, TraceLevel::Full);
+    let off = run_loom(&m, None, TraceLevel::Off);
+    println!(
+        "loom seed-read/parallel: {} executions traced, {} untraced",
+        full.executions, off.executions
+    );
+    assert!(full.finding.is_none() && off.finding.is_none());
+    assert_eq!(full.executions, off.executions);
+}
+
+#[test]
+fn serialize_write_while_read_deadlock_names_both_fibrils() {
+    let m = BuiltinModel::from(Builtin::WriteWhileRead {
+        style: Style::Serialize,
+    });
+    assert_eq!(m.expect(), Expect::Finding(Checker::Deadlock));
+    let out = run_loom(&m, None, TraceLevel::Full);
+    assert_eq!(out.verdict(m.expect()), Verdict::ExpectedFinding);
+    let report = out
+        .finding
+        .unwrap()
+        .violations
+        .into_iter()
+        .find_map(|v| {
+            if let sessions_models::Violation::Deadlock { report } = v {
+                Some(report)
+            } else {
+                None
+            }
+        })
+        .expect("a deadlock");
+    let names: Vec<&str> = report.fibrils.iter().map(|(_, n, _)| n.as_str()).collect();
+    assert!(names.contains(&"A") && names.contains(&"B"), "{report}");
+}

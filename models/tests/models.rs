@@ -1,0 +1,254 @@
+//! Every built-in model under shuttle PCT (1,000 executions at depth 3), each a test named after
+//! what it shows.
+#![cfg(not(loom))]
+
+mod common;
+
+use common::{expect_as_declared, violations};
+use sessions_core::{Event, Method, Style, TraceLevel};
+use sessions_models::driver::{run_shuttle, run_std, Scheduler};
+use sessions_models::trace_stats::Coverage;
+use sessions_models::{Builtin, BuiltinModel, Checker, Model, Verdict, Violation};
+
+fn model(b: Builtin) -> BuiltinModel {
+    b.into()
+}
+
+#[test]
+fn seed_example_passes_under_serialize_parallel_and_multiplexed() {
+    for style in [Style::Serialize, Style::Parallel, Style::Multiplexed] {
+        expect_as_declared(&model(Builtin::SeedRead { style, reads: 1 }));
+        expect_as_declared(&model(Builtin::SeedRead { style, reads: 2 }));
+    }
+}
+
+#[test]
+fn seed_example_passes_with_threaded_dispatch() {
+    for style in [Style::Serialize, Style::Parallel, Style::Multiplexed] {
+        expect_as_declared(&model(Builtin::SeedRead { style, reads: 1 }).threaded());
+    }
+}
+
+#[test]
+fn seed_example_passes_on_std_threads() {
+    for style in [Style::Serialize, Style::Parallel, Style::Multiplexed] {
+        let m = model(Builtin::SeedRead { style, reads: 1 });
+        let out = run_std(&m, 200, TraceLevel::Full);
+        assert_eq!(
+            out.verdict(m.expect()),
+            Verdict::Passed,
+            "{:?}",
+            out.finding.map(|f| f.violations)
+        );
+        assert_eq!(out.executions, 200);
+    }
+}
+
+#[test]
+fn write_while_read_passes_under_parallel_and_multiplexed() {
+    expect_as_declared(&model(Builtin::WriteWhileRead {
+        style: Style::Parallel,
+    }));
+    expect_as_declared(&model(Builtin::WriteWhileRead {
+        style: Style::Multiplexed,
+    }));
+}
+
+#[test]
+fn write_while_read_under_serialize_is_reported_as_the_deadlock_it_is() {
+    let out = expect_as_declared(&model(Builtin::WriteWhileRead {
+        style: Style::Serialize,
+    }));
+    let report = violations(&out)
+        .into_iter()
+        .find_map(|v| {
+            if let Violation::Deadlock { report } = v {
+                Some(report)
+            } else {
+                None
+            }
+        })
+        .expect("a deadlock");
+    // A waits for the answer to its read; B waits for the session's exchange lock, which A holds;
+    // the server's read handler waits for data that only B would write.
+    let text = report.to_string();
+    assert!(text.contains("fibril A waits for the answer to"), "{text}");
+    assert!(
+        text.contains("fibril B waits for the exchange lock of SERIALIZE sess0, held by fibril A"),
+        "{text}"
+    );
+    assert!(
+        report.server.iter().any(|w| w.what == "chardev data"),
+        "{text}"
+    );
+}
+
+#[test]
+fn naive_phone_mixes_the_two_reads_as_the_design_note_predicts() {
+    let out = expect_as_declared(&model(Builtin::NaivePhone));
+    let v = violations(&out);
+    let (conn, before, intruder) = v
+        .iter()
+        .find_map(|v| match v {
+            Violation::Mixing {
+                conn,
+                before,
+                intruder,
+                ..
+            } => Some((*conn, before.clone(), intruder.clone())),
+            _ => None,
+        })
+        .expect("a mixing violation");
+    // One connection (the session's only one), two operations of different fibrils, no exchange.
+    assert_eq!(conn.0, 0);
+    assert_ne!(before.fibril, intruder.fibril);
+    assert_ne!(before.op, intruder.op);
+    assert_eq!((before.exch, intruder.exch), (None, None));
+    // The server saw both CHARDEV_READs first, then both data reads: a mixture such as the
+    // design note's (AR1, BR1, AR2, BR2). (core's tests pin that exact order under shuttle.)
+    let trace = &out.finding.as_ref().unwrap().trace;
+    let seen: Vec<(String, Method)> = trace
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Arrive {
+                tag: Some(t),
+                method,
+                ..
+            } => Some((name_of(trace, t.fibril), *method)),
+            _ => None,
+        })
+        .collect();
+    let read = sessions_core::proto::chardev::READ;
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert_eq!(
+        (seen[0].1, seen[1].1, seen[2].1, seen[3].1),
+        (read, read, Method::DATA_READ, Method::DATA_READ)
+    );
+    assert_ne!(seen[0].0, seen[1].0);
+    assert_ne!(seen[2].0, seen[3].0);
+    assert!(
+        v.iter().any(|v| v.checker() == Checker::Protocol),
+        "the chardev server noticed too"
+    );
+}
+
+fn name_of(trace: &sessions_core::TraceLog, f: sessions_core::FibrilId) -> String {
+    trace
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::FibrilNew { fibril, name, .. } if *fibril == f => Some(name.clone()),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[test]
+fn two_call_operations_under_atomic_are_found_mixing() {
+    let out = expect_as_declared(&model(Builtin::AtomicTwoCall));
+    let v = violations(&out);
+    let Some(Violation::Mixing {
+        before,
+        intruder,
+        after,
+        ..
+    }) = v.iter().find(|v| v.checker() == Checker::Mixing)
+    else {
+        panic!("no mixing in {v:?}")
+    };
+    // Under ATOMIC the operations run in exchanges, and two different exchanges interleave.
+    assert!(before.exch.is_some() && intruder.exch.is_some());
+    assert_ne!(before.exch, intruder.exch);
+    assert_eq!(before.exch, after.exch);
+}
+
+#[test]
+fn phone_exhaustion_clones_reclaims_and_waits_without_deadlock_or_leak() {
+    let m = model(Builtin::PhoneExhaustion);
+    let out = expect_as_declared(&m);
+    // Across the explored executions, every path of a PARALLEL begin happened.
+    let c = &out.coverage;
+    for what in [
+        Coverage::CLONE_FAILED,
+        Coverage::RECLAIM,
+        Coverage::WAIT_PHONE,
+        Coverage::REUSE,
+        Coverage::CLONE,
+    ] {
+        assert!(c.executions_with(what) > 0, "no execution had {what}: {c}");
+    }
+    assert!(c.max_open_phones <= 3, "{c}");
+}
+
+#[test]
+fn a_fibril_waits_for_a_phone_and_wakes_when_an_exchange_ends() {
+    let out = expect_as_declared(&model(Builtin::WaitForPhone));
+    assert!(
+        out.coverage.executions_with(Coverage::WAIT_PHONE) > 0,
+        "{}",
+        out.coverage
+    );
+}
+
+#[test]
+fn a_multiplexed_begin_waits_for_a_free_path_without_deadlock() {
+    let out = expect_as_declared(&model(Builtin::WaitForPath));
+    assert!(
+        out.coverage.executions_with(Coverage::WAIT_PATH) > 0,
+        "{}",
+        out.coverage
+    );
+}
+
+#[test]
+fn hangup_is_refused_while_busy_and_wakes_phone_waiters_with_an_error() {
+    let out = expect_as_declared(&model(Builtin::Hangup));
+    let c = &out.coverage;
+    assert!(c.executions_with(Coverage::BUSY_HANGUP) > 0, "{c}");
+    assert!(c.executions_with(Coverage::WOKEN_BY_HANGUP) > 0, "{c}");
+}
+
+#[test]
+fn a_server_dying_mid_exchange_gives_errors_not_hangs_and_leaks_nothing() {
+    for style in [Style::Serialize, Style::Parallel, Style::Multiplexed] {
+        expect_as_declared(&model(Builtin::ServerDies { style }));
+    }
+}
+
+#[test]
+fn an_early_ended_multiplexed_exchange_keeps_its_path_until_the_server_frees_it() {
+    expect_as_declared(&model(Builtin::EarlyEnd));
+}
+
+#[test]
+fn dfs_explores_the_seed_example_exhaustively_within_a_bound() {
+    let m = model(Builtin::SeedRead {
+        style: Style::Parallel,
+        reads: 1,
+    });
+    let out = run_shuttle(
+        &m,
+        &Scheduler::Dfs {
+            max_iterations: Some(20_000),
+        },
+        TraceLevel::Full,
+    );
+    assert!(out.finding.is_none());
+    assert!(out.executions > 100, "{}", out.executions);
+}
+
+#[test]
+fn every_model_in_the_default_list_is_named_uniquely() {
+    let names: Vec<String> = BuiltinModel::all().iter().map(|m| m.name()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), names.len(), "{names:?}");
+    for n in &names {
+        assert_eq!(
+            BuiltinModel::by_name(n).map(|m| m.name()).as_deref(),
+            Some(n.as_str())
+        );
+    }
+}
