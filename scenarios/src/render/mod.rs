@@ -1,0 +1,1094 @@
+//! Drawing traces as sequence diagrams.
+//!
+//! A [`Diagram`] is built once from a [`TraceLog`] (and the violations found in it): one
+//! lifeline per client fibril and per server connection, and one row per shown event, in trace
+//! order. Every output format consumes the same diagram, so they all agree on what the trace
+//! means:
+//!
+//! - [`Format::Text`]: an ASCII swimlane, stable enough for snapshot tests.
+//! - [`Format::Mermaid`]: a mermaid `sequenceDiagram`.
+//! - [`Format::Svg`]: a standalone, hand-written SVG picture.
+//! - [`Format::Html`]: a standalone page with the SVG, the violations and the text swimlane.
+//!
+//! A call is drawn when it *arrives* at its connection (the order the server sees), from the
+//! fibril that sent it; its answer goes back from the connection to that fibril. Exchanges are
+//! spans on the fibril's lifeline. Calls and connections that a violation names are
+//! highlighted.
+
+mod html;
+mod mermaid;
+mod svg;
+mod text;
+
+use sessions_core::trace::{AnsweredBy, BeginHow, CacheOut, CloseBy, Wait};
+use sessions_core::{
+    CallId, ConnId, Errno, Event, ExchId, FibrilId, Iface, Method, ObjId, PathId, PhoneId, SessId,
+    Tag, TaskId, TraceLog,
+};
+use sessions_models::violation::Leak;
+use sessions_models::{Checker, Violation};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::str::FromStr;
+
+/// An output format of [`render`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Format {
+    /// The ASCII swimlane used for snapshot tests and code review.
+    Text,
+    /// A mermaid `sequenceDiagram`.
+    Mermaid,
+    /// A standalone SVG picture.
+    Svg,
+    /// A standalone HTML page with the SVG, the violations and the text swimlane.
+    Html,
+}
+
+impl Format {
+    /// Every format, in declaration order.
+    pub const ALL: [Format; 4] = [Format::Text, Format::Mermaid, Format::Svg, Format::Html];
+
+    /// The lowercase name the format is parsed from (`text`, `mermaid`, `svg`, `html`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Mermaid => "mermaid",
+            Format::Svg => "svg",
+            Format::Html => "html",
+        }
+    }
+
+    /// The usual file extension of the format's output.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Text => "txt",
+            Format::Mermaid => "mmd",
+            Format::Svg => "svg",
+            Format::Html => "html",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| {
+                format!("unknown render format `{s}` (expected text, mermaid, svg or html)")
+            })
+    }
+}
+
+/// Renders `log` as a sequence diagram in `format`, highlighting what `violations` name.
+///
+/// The output depends only on its arguments: the same trace always renders identically.
+pub fn render(log: &TraceLog, violations: &[Violation], format: Format, title: &str) -> String {
+    Diagram::new(log, violations).render(format, title)
+}
+
+/// What a lifeline stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LaneKind {
+    /// A client fibril.
+    Fibril(FibrilId),
+    /// A server connection.
+    Conn(ConnId),
+}
+
+/// One vertical line of the diagram: a client fibril or a server connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lifeline {
+    /// What it stands for.
+    pub kind: LaneKind,
+    /// Its header text: the fibril's name (`A`), or the connection and its interface
+    /// (`conn1 (chardev/parallel)`).
+    pub label: String,
+    /// Whether a violation names it (connections only).
+    pub highlighted: bool,
+    /// The row in which it came into being (a connection's acceptance); `None` when it exists
+    /// from the top of the diagram.
+    pub opened_at: Option<usize>,
+    /// The row in which it ended (a connection's close); `None` when it lasts to the bottom.
+    pub closed_at: Option<usize>,
+}
+
+/// What kind of message an arrow is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageKind {
+    /// A call reaching a connection's queue.
+    Call,
+    /// A `CONNECT_ME_TO` that the server accepted: the arrow ends at the new connection.
+    Connect,
+    /// An answer going back to the fibril that sent the call.
+    Answer,
+}
+
+/// How a row is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowKind {
+    /// An arrow between two lifelines (indices into [`Diagram::lifelines`]).
+    Message {
+        /// The lifeline it starts at.
+        from: usize,
+        /// The lifeline it points to.
+        to: usize,
+        /// What it carries.
+        kind: MessageKind,
+    },
+    /// A note on one lifeline.
+    Note {
+        /// The lifeline.
+        lane: usize,
+    },
+    /// A note across the whole diagram, for events that belong to no single lifeline.
+    Banner,
+    /// An exchange begins on a fibril's lifeline.
+    ExchBegin {
+        /// The fibril's lifeline.
+        lane: usize,
+        /// The exchange.
+        exch: ExchId,
+    },
+    /// An exchange ends on a fibril's lifeline.
+    ExchEnd {
+        /// The fibril's lifeline.
+        lane: usize,
+        /// The exchange.
+        exch: ExchId,
+    },
+}
+
+/// One shown event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// The index of the event in [`TraceLog::events`]; `None` for rows that describe the
+    /// deadlock report.
+    pub event: Option<usize>,
+    /// How it is drawn.
+    pub kind: RowKind,
+    /// Its text: an arrow's label or a note's content, with logical ids only.
+    pub text: String,
+    /// Whether a violation names what it shows.
+    pub highlighted: bool,
+    /// Whether it shows something that went wrong at run time (a bounce, a failed send, a
+    /// protocol error, a blocked fibril), whether or not a violation names it.
+    pub warning: bool,
+}
+
+impl Row {
+    /// The lifeline whose column holds the row's text: the fibril end of an arrow, the
+    /// lifeline of a note, none for a banner.
+    pub fn text_lane(&self) -> Option<usize> {
+        match self.kind {
+            RowKind::Message { from, to, .. } => Some(from.min(to)),
+            RowKind::Note { lane }
+            | RowKind::ExchBegin { lane, .. }
+            | RowKind::ExchEnd { lane, .. } => Some(lane),
+            RowKind::Banner => None,
+        }
+    }
+}
+
+/// An exchange as a span of rows on a fibril's lifeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExchSpan {
+    /// The fibril's lifeline.
+    pub lane: usize,
+    /// The exchange.
+    pub exch: ExchId,
+    /// The row of its begin.
+    pub begin: usize,
+    /// The row of its end; `None` if it never ended in the trace.
+    pub end: Option<usize>,
+    /// How many other exchanges of the same fibril were open when it began (for drawing
+    /// nested spans side by side).
+    pub depth: usize,
+    /// Whether a violation names it.
+    pub highlighted: bool,
+}
+
+/// A trace interpreted as a sequence diagram, ready for any [`Format`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagram {
+    /// The lifelines, left to right: fibrils by id, then connections by id.
+    pub lifelines: Vec<Lifeline>,
+    /// The rows, top to bottom, in trace order.
+    pub rows: Vec<Row>,
+    /// The exchanges, in the order they began.
+    pub exchanges: Vec<ExchSpan>,
+    /// The violations' texts, in the order given.
+    pub violations: Vec<String>,
+    /// One line per blocked fibril and suspended handler if the execution deadlocked.
+    pub deadlock: Vec<String>,
+}
+
+/// What violations name, for highlighting.
+#[derive(Default)]
+struct Marks {
+    /// Calls whose arrival (or bounce, or protocol error) a violation is about.
+    calls: BTreeSet<CallId>,
+    /// Calls whose answer a violation is about (the answers checker's).
+    answers: BTreeSet<CallId>,
+    conns: BTreeSet<ConnId>,
+    exchs: BTreeSet<ExchId>,
+    objs: BTreeSet<ObjId>,
+    sessions: BTreeSet<SessId>,
+    deadlock: bool,
+}
+
+impl Marks {
+    fn new(violations: &[Violation]) -> Self {
+        let mut m = Marks::default();
+        for v in violations {
+            m.calls.extend(v.calls());
+            if v.checker() == Checker::Answers {
+                m.answers.extend(v.calls());
+            }
+            m.conns.extend(v.conn());
+            match v {
+                Violation::NotEnded { exch, .. } | Violation::EndedTwice { exch } => {
+                    m.exchs.insert(*exch);
+                }
+                Violation::CachedInUse { obj, exch, .. }
+                | Violation::ReclaimedActive { obj, exch } => {
+                    m.exchs.insert(*exch);
+                    m.objs.insert(*obj);
+                }
+                Violation::Leak(Leak::Cached { obj }) => {
+                    m.objs.insert(*obj);
+                }
+                Violation::Leak(Leak::Session { sess }) => {
+                    m.sessions.insert(*sess);
+                }
+                Violation::Deadlock { .. } => m.deadlock = true,
+                _ => {}
+            }
+        }
+        m
+    }
+}
+
+/// A sent call, as its `Send` event describes it.
+#[derive(Clone, Copy)]
+struct Sent {
+    fibril: FibrilId,
+    method: Method,
+    tag: Option<Tag>,
+}
+
+/// Facts gathered from the whole trace before the rows are laid out.
+struct Facts {
+    fibril_names: BTreeMap<FibrilId, String>,
+    task_names: BTreeMap<TaskId, String>,
+    sent: BTreeMap<CallId, Sent>,
+    conn_iface: BTreeMap<ConnId, Iface>,
+    phone_conn: BTreeMap<PhoneId, ConnId>,
+    /// The `CONNECT_ME_TO` call each accepted connection answers.
+    connect_call: BTreeMap<ConnId, CallId>,
+    /// The reverse of `connect_call`.
+    call_conn: BTreeMap<CallId, ConnId>,
+    fibrils: BTreeSet<FibrilId>,
+    conns: BTreeSet<ConnId>,
+}
+
+fn is_framework(m: Method) -> bool {
+    matches!(m, Method::HANGUP | Method::CONNECT_ME_TO | Method::PATH_END)
+}
+
+fn retval(r: Option<Errno>) -> &'static str {
+    r.map(Errno::name).unwrap_or("EOK")
+}
+
+impl Facts {
+    fn gather(log: &TraceLog) -> Self {
+        let ev = &log.events;
+        let mut f = Facts {
+            fibril_names: BTreeMap::new(),
+            task_names: BTreeMap::new(),
+            sent: BTreeMap::new(),
+            conn_iface: BTreeMap::new(),
+            phone_conn: BTreeMap::new(),
+            connect_call: BTreeMap::new(),
+            call_conn: BTreeMap::new(),
+            fibrils: BTreeSet::new(),
+            conns: BTreeSet::new(),
+        };
+        // The phone a CONNECT_ME_TO will connect is allocated in the same critical section,
+        // just before the call is recorded.
+        let mut new_phone: BTreeMap<CallId, PhoneId> = BTreeMap::new();
+        // Connect calls not yet matched with an accepted connection or a refusal.
+        let mut pending: Vec<CallId> = Vec::new();
+        for (i, e) in ev.iter().enumerate() {
+            match e {
+                Event::TaskNew { task, name, .. } => {
+                    f.task_names.insert(*task, name.clone());
+                }
+                Event::FibrilNew { fibril, name, .. } => {
+                    f.fibril_names.insert(*fibril, name.clone());
+                }
+                Event::Send {
+                    call,
+                    fibril,
+                    method,
+                    tag,
+                    ..
+                } => {
+                    f.sent.insert(
+                        *call,
+                        Sent {
+                            fibril: *fibril,
+                            method: *method,
+                            tag: *tag,
+                        },
+                    );
+                    f.fibrils.insert(*fibril);
+                    if *method == Method::CONNECT_ME_TO {
+                        pending.push(*call);
+                        if let Some(Event::PhoneOpen { phone, .. }) =
+                            i.checked_sub(1).map(|j| &ev[j])
+                        {
+                            new_phone.insert(*call, *phone);
+                        }
+                    }
+                }
+                Event::ConnOpen {
+                    conn, phone, iface, ..
+                } => {
+                    f.conns.insert(*conn);
+                    f.conn_iface.insert(*conn, *iface);
+                    f.phone_conn.insert(*phone, *conn);
+                    // The server answers the connect in the same critical section it accepts
+                    // it in; failing that, match the phone the connect allocated, or take
+                    // the oldest pending connect.
+                    let next = match ev.get(i + 1) {
+                        Some(Event::Answer {
+                            call, conn: None, ..
+                        }) => Some(*call),
+                        _ => None,
+                    };
+                    let pos = next
+                        .and_then(|c| pending.iter().position(|p| *p == c))
+                        .or_else(|| pending.iter().position(|p| new_phone.get(p) == Some(phone)))
+                        .or(if pending.is_empty() { None } else { Some(0) });
+                    if let Some(pos) = pos {
+                        let call = pending.remove(pos);
+                        f.connect_call.insert(*conn, call);
+                        f.call_conn.insert(call, *conn);
+                    }
+                }
+                Event::Answer { call, conn, .. } => {
+                    if conn.is_none() {
+                        pending.retain(|p| p != call);
+                    }
+                    f.conns.extend(*conn);
+                }
+                Event::SendFail { fibril, .. }
+                | Event::BeginFail { fibril, .. }
+                | Event::ExchBegin { fibril, .. }
+                | Event::ExchEnd { fibril, .. }
+                | Event::WaitPhone { fibril, .. }
+                | Event::WaitPath { fibril, .. }
+                | Event::HangupFail { fibril, .. }
+                | Event::SessionHangup { fibril, .. }
+                | Event::OpStart { fibril, .. }
+                | Event::Receive { fibril, .. }
+                | Event::Forget { fibril, .. } => {
+                    f.fibrils.insert(*fibril);
+                }
+                Event::Arrive {
+                    conn, tag, call, ..
+                } => {
+                    f.conns.insert(*conn);
+                    if !f.sent.contains_key(call) {
+                        f.fibrils.extend(tag.map(|t| t.fibril));
+                    }
+                }
+                Event::ConnClose { conn, .. }
+                | Event::SessionOpen { conn, .. }
+                | Event::PathOpen { conn, .. }
+                | Event::PathClose { conn, .. }
+                | Event::Bounce { conn, .. }
+                | Event::ProtocolError { conn, .. } => {
+                    f.conns.insert(*conn);
+                }
+                _ => {}
+            }
+        }
+        if let Some(report) = &log.deadlock {
+            for (fibril, name, wait) in &report.fibrils {
+                f.fibril_names
+                    .entry(*fibril)
+                    .or_insert_with(|| name.clone());
+                if !matches!(wait, Wait::ServerIdle { .. }) {
+                    f.fibrils.insert(*fibril);
+                }
+            }
+            f.conns.extend(report.server.iter().map(|w| w.conn));
+        }
+        f
+    }
+
+    fn fibril_name(&self, fibril: FibrilId) -> String {
+        self.fibril_names
+            .get(&fibril)
+            .cloned()
+            .unwrap_or_else(|| fibril.to_string())
+    }
+
+    fn task_name(&self, task: TaskId) -> String {
+        self.task_names
+            .get(&task)
+            .cloned()
+            .unwrap_or_else(|| task.to_string())
+    }
+
+    /// The text of a blocked fibril's wait, with fibrils named by their names: a sentence
+    /// for the deadlock list, or (`short`) a few words for a note on the fibril's lifeline.
+    fn wait_text(&self, wait: &Wait, short: bool) -> String {
+        let held = |holder: &Option<FibrilId>| match holder {
+            Some(h) => format!(", held by {}", self.fibril_name(*h)),
+            None => String::new(),
+        };
+        match (wait, short) {
+            (Wait::Answer { call, .. }, true) => format!("answer to {call}"),
+            (
+                Wait::Answer {
+                    call,
+                    method,
+                    conn: Some(conn),
+                },
+                false,
+            ) => {
+                format!("waits for the answer to {call} {method} ({conn})")
+            }
+            (
+                Wait::Answer {
+                    call,
+                    method,
+                    conn: None,
+                },
+                false,
+            ) => {
+                format!("waits for the answer to {call} {method}")
+            }
+            (Wait::SerialLock { sess, holder }, true) => format!("lock of {sess}{}", held(holder)),
+            (Wait::SerialLock { sess, holder }, false) => {
+                format!("waits for the exchange lock of {sess}{}", held(holder))
+            }
+            (Wait::AsyncMutex { holder, .. }, true) => format!("async mutex{}", held(holder)),
+            (Wait::AsyncMutex { task, holder }, false) => {
+                format!(
+                    "waits for the async mutex of {}{}",
+                    self.task_name(*task),
+                    held(holder)
+                )
+            }
+            (Wait::AvailPhone { sess }, true) => format!("a phone for {sess}"),
+            (Wait::AvailPhone { sess }, false) => format!("waits for a phone to clone for {sess}"),
+            (Wait::PathSlot { sess }, true) => format!("a free path of {sess}"),
+            (Wait::PathSlot { sess }, false) => format!("waits for a free virtual path of {sess}"),
+            (Wait::Join { fibril }, true) => format!("joining {}", self.fibril_name(*fibril)),
+            (Wait::Join { fibril }, false) => {
+                format!("waits for {} to finish", self.fibril_name(*fibril))
+            }
+            (Wait::ServerIdle { server }, _) => {
+                format!("dispatcher of {} waits for work", self.task_name(*server))
+            }
+        }
+    }
+}
+
+/// Builds the rows of a diagram.
+struct Builder<'a> {
+    facts: &'a Facts,
+    marks: &'a Marks,
+    fibril_lane: BTreeMap<FibrilId, usize>,
+    conn_lane: BTreeMap<ConnId, usize>,
+    lifelines: Vec<Lifeline>,
+    rows: Vec<Row>,
+    exchanges: Vec<ExchSpan>,
+    /// The phone each exchange object uses.
+    obj_phone: BTreeMap<ObjId, PhoneId>,
+    /// Calls that bounced and whose kernel answer is therefore already shown.
+    bounced: BTreeSet<CallId>,
+}
+
+impl Builder<'_> {
+    fn push(
+        &mut self,
+        event: Option<usize>,
+        kind: RowKind,
+        text: String,
+        highlighted: bool,
+    ) -> usize {
+        self.rows.push(Row {
+            event,
+            kind,
+            text,
+            highlighted,
+            warning: false,
+        });
+        self.rows.len() - 1
+    }
+
+    fn warn(&mut self, event: Option<usize>, kind: RowKind, text: String, highlighted: bool) {
+        self.rows.push(Row {
+            event,
+            kind,
+            text,
+            highlighted,
+            warning: true,
+        });
+    }
+
+    fn fib(&self, fibril: FibrilId) -> Option<usize> {
+        self.fibril_lane.get(&fibril).copied()
+    }
+
+    fn conn(&self, conn: ConnId) -> Option<usize> {
+        self.conn_lane.get(&conn).copied()
+    }
+
+    /// A note on `lane`, or a banner if there is no such lifeline.
+    fn note_kind(lane: Option<usize>) -> RowKind {
+        match lane {
+            Some(lane) => RowKind::Note { lane },
+            None => RowKind::Banner,
+        }
+    }
+
+    /// The sender of `call`: its `Send` event, else its tag.
+    fn sender(&self, call: CallId, tag: Option<Tag>) -> Option<FibrilId> {
+        self.facts
+            .sent
+            .get(&call)
+            .map(|s| s.fibril)
+            .or(tag.map(|t| t.fibril))
+    }
+
+    fn conn_of_phone(&self, phone: PhoneId) -> String {
+        match self.facts.phone_conn.get(&phone) {
+            Some(c) => c.to_string(),
+            None => phone.to_string(),
+        }
+    }
+
+    fn event(&mut self, i: usize, e: &Event) {
+        let marks = self.marks;
+        match e {
+            Event::Arrive {
+                conn,
+                path,
+                call,
+                method,
+                tag,
+            } => {
+                let mut text = format!("{call} {method}");
+                if *path != PathId::CONN {
+                    text.push_str(&format!(" {path}"));
+                }
+                let tag = tag.or_else(|| self.facts.sent.get(call).and_then(|s| s.tag));
+                if let Some(t) = tag {
+                    text.push_str(&format!(" [{} step {}]", t.op, t.step));
+                }
+                let hl = marks.calls.contains(call);
+                let to = self.conn(*conn);
+                match (self.sender(*call, tag).and_then(|f| self.fib(f)), to) {
+                    (Some(from), Some(to)) => {
+                        let kind = RowKind::Message {
+                            from,
+                            to,
+                            kind: MessageKind::Call,
+                        };
+                        self.push(Some(i), kind, text, hl);
+                    }
+                    (_, lane) => {
+                        self.push(
+                            Some(i),
+                            Self::note_kind(lane),
+                            format!("{text} arrived"),
+                            hl,
+                        );
+                    }
+                }
+            }
+            Event::ConnOpen { conn, client, .. } => {
+                let lane = self.conn(*conn);
+                let call = self.facts.connect_call.get(conn).copied();
+                let from = call
+                    .and_then(|c| self.facts.sent.get(&c))
+                    .and_then(|s| self.fib(s.fibril));
+                let row = match (call, from, lane) {
+                    (Some(call), Some(from), Some(to)) => {
+                        let kind = RowKind::Message {
+                            from,
+                            to,
+                            kind: MessageKind::Connect,
+                        };
+                        let hl = marks.calls.contains(&call);
+                        self.push(Some(i), kind, format!("{call} CONNECT_ME_TO"), hl)
+                    }
+                    _ => {
+                        let text = format!("{conn} accepted for {}", self.facts.task_name(*client));
+                        self.push(Some(i), Self::note_kind(lane), text, false)
+                    }
+                };
+                if let Some(lane) = lane {
+                    self.lifelines[lane].opened_at.get_or_insert(row);
+                }
+            }
+            Event::Answer {
+                call,
+                conn,
+                retval: r,
+                evidence,
+                by,
+            } => {
+                if self.bounced.remove(call) && *by == AnsweredBy::Kernel {
+                    return;
+                }
+                let sent = self.facts.sent.get(call).copied();
+                let method = sent.map(|s| s.method);
+                let mut text = match method {
+                    Some(m) if !is_framework(m) => format!("{call} {m}: {}", retval(*r)),
+                    _ => format!("{call} {}", retval(*r)),
+                };
+                if *by == AnsweredBy::Kernel {
+                    text.push_str(" (kernel)");
+                }
+                let crossed = evidence != call;
+                if crossed {
+                    text.push_str(&format!(" answering {evidence}"));
+                }
+                let hl = marks.answers.contains(call) || marks.answers.contains(evidence);
+                let conn = conn.or_else(|| self.facts.call_conn.get(call).copied());
+                let to = sent.and_then(|s| self.fib(s.fibril));
+                match (conn.and_then(|c| self.conn(c)), to) {
+                    (Some(from), Some(to)) => {
+                        let kind = RowKind::Message {
+                            from,
+                            to,
+                            kind: MessageKind::Answer,
+                        };
+                        let row = self.push(Some(i), kind, text, hl);
+                        self.rows[row].warning = crossed || r.is_some();
+                    }
+                    (None, Some(lane)) => {
+                        let m = method.map(|m| format!(" {m}")).unwrap_or_default();
+                        let text = format!("{call}{m} refused: {}", retval(*r));
+                        self.warn(Some(i), RowKind::Note { lane }, text, hl);
+                    }
+                    (lane, None) => {
+                        self.push(
+                            Some(i),
+                            Self::note_kind(lane),
+                            format!("{text} (to nobody)"),
+                            hl,
+                        );
+                    }
+                }
+            }
+            Event::Bounce { conn, call, method } => {
+                let hl = marks.calls.contains(call);
+                self.bounced.insert(*call);
+                let lane = self
+                    .sender(*call, None)
+                    .and_then(|f| self.fib(f))
+                    .or(self.conn(*conn));
+                let text = format!("{call} {method} bounced: {conn} is gone");
+                self.warn(Some(i), Self::note_kind(lane), text, hl);
+            }
+            Event::SendFail {
+                fibril,
+                method,
+                error,
+                ..
+            } => {
+                let lane = self.fib(*fibril);
+                let text = format!("send {method} failed: {}", errno_of(error));
+                self.warn(Some(i), Self::note_kind(lane), text, false);
+            }
+            Event::BeginFail {
+                fibril,
+                sess,
+                error,
+            } => {
+                let lane = self.fib(*fibril);
+                let text = format!("begin on {sess} failed: {}", errno_of(error));
+                self.warn(Some(i), Self::note_kind(lane), text, false);
+            }
+            Event::Receive {
+                call,
+                fibril,
+                evidence,
+                ..
+            } if evidence != call => {
+                let hl = marks.answers.contains(call) || marks.answers.contains(evidence);
+                let lane = self.fib(*fibril);
+                let text = format!("took the answer to {evidence} for {call}");
+                self.warn(Some(i), Self::note_kind(lane), text, hl);
+            }
+            Event::Forget { call, fibril } => {
+                let hl = marks.answers.contains(call);
+                let lane = self.fib(*fibril);
+                self.push(
+                    Some(i),
+                    Self::note_kind(lane),
+                    format!("gave up on {call}"),
+                    hl,
+                );
+            }
+            Event::OpStart {
+                op, fibril, name, ..
+            } => {
+                let lane = self.fib(*fibril);
+                self.push(
+                    Some(i),
+                    Self::note_kind(lane),
+                    format!("{op} {name}"),
+                    false,
+                );
+            }
+            Event::ExchBegin {
+                exch,
+                sess,
+                fibril,
+                obj,
+                phone,
+                how,
+            } => {
+                self.obj_phone.insert(*obj, *phone);
+                let via = match how {
+                    BeginHow::Reused => format!("reuse {}", self.conn_of_phone(*phone)),
+                    BeginHow::Wrapper => self.conn_of_phone(*phone),
+                    BeginHow::Cloned => format!("clone {}", self.conn_of_phone(*phone)),
+                    BeginHow::Path(p) => format!("{} {p}", self.conn_of_phone(*phone)),
+                };
+                let text = format!("begin {exch} ({sess}, {via})");
+                let hl = marks.exchs.contains(exch) || marks.objs.contains(obj);
+                let Some(lane) = self.fib(*fibril) else {
+                    self.push(Some(i), RowKind::Banner, text, hl);
+                    return;
+                };
+                let row = self.push(Some(i), RowKind::ExchBegin { lane, exch: *exch }, text, hl);
+                let depth = self
+                    .exchanges
+                    .iter()
+                    .filter(|s| s.lane == lane && s.end.is_none())
+                    .count();
+                self.exchanges.push(ExchSpan {
+                    lane,
+                    exch: *exch,
+                    begin: row,
+                    end: None,
+                    depth,
+                    highlighted: hl,
+                });
+            }
+            Event::ExchEnd { exch, obj, fibril } => {
+                let hl = marks.exchs.contains(exch) || marks.objs.contains(obj);
+                let text = format!("end {exch}");
+                let Some(lane) = self.fib(*fibril) else {
+                    self.push(Some(i), RowKind::Banner, text, hl);
+                    return;
+                };
+                let row = self.push(Some(i), RowKind::ExchEnd { lane, exch: *exch }, text, hl);
+                if let Some(span) = self
+                    .exchanges
+                    .iter_mut()
+                    .rev()
+                    .find(|s| s.exch == *exch && s.end.is_none())
+                {
+                    span.end = Some(row);
+                }
+            }
+            Event::WaitPhone { fibril, sess } => {
+                let lane = self.fib(*fibril);
+                let text = format!("waits for a phone for {sess}");
+                self.push(Some(i), Self::note_kind(lane), text, false);
+            }
+            Event::WaitPath { fibril, sess } => {
+                let lane = self.fib(*fibril);
+                let text = format!("waits for a free path of {sess}");
+                self.push(Some(i), Self::note_kind(lane), text, false);
+            }
+            Event::HangupFail {
+                fibril,
+                sess,
+                error,
+            } => {
+                let lane = self.fib(*fibril);
+                let text = format!("hangup of {sess} refused: {}", errno_of(error));
+                self.warn(Some(i), Self::note_kind(lane), text, false);
+            }
+            Event::CacheOut {
+                obj,
+                sess,
+                why: CacheOut::Reclaim { for_sess },
+            } => {
+                let phone = self.obj_phone.get(obj).copied();
+                let conn = phone.and_then(|p| self.facts.phone_conn.get(&p).copied());
+                let lane = conn.and_then(|c| self.conn(c));
+                let text = format!("reclaim {obj} of {sess} for {for_sess}");
+                let hl = marks.objs.contains(obj);
+                self.push(Some(i), Self::note_kind(lane), text, hl);
+            }
+            Event::SessionOpen { sess, conn, .. } => {
+                let lane = self.conn(*conn);
+                let hl = marks.sessions.contains(sess);
+                self.push(Some(i), Self::note_kind(lane), format!("{sess} opened"), hl);
+            }
+            Event::SessionHangup { sess, fibril } => {
+                let lane = self.fib(*fibril);
+                let hl = marks.sessions.contains(sess);
+                self.push(
+                    Some(i),
+                    Self::note_kind(lane),
+                    format!("hang up {sess}"),
+                    hl,
+                );
+            }
+            Event::ConnClose { conn, by } => {
+                let lane = self.conn(*conn);
+                let by = match by {
+                    CloseBy::Client => "client",
+                    CloseBy::Server => "server",
+                };
+                let row = self.push(
+                    Some(i),
+                    Self::note_kind(lane),
+                    format!("closed by {by}"),
+                    false,
+                );
+                if let Some(lane) = lane {
+                    self.lifelines[lane].closed_at = Some(row);
+                }
+            }
+            Event::PathOpen { conn, path } => {
+                let lane = self.conn(*conn);
+                self.push(
+                    Some(i),
+                    Self::note_kind(lane),
+                    format!("{path} opened"),
+                    false,
+                );
+            }
+            Event::PathClose { conn, path } => {
+                let lane = self.conn(*conn);
+                self.push(
+                    Some(i),
+                    Self::note_kind(lane),
+                    format!("{path} freed"),
+                    false,
+                );
+            }
+            Event::ProtocolError {
+                conn,
+                path,
+                call,
+                method,
+                expected,
+            } => {
+                let lane = self.conn(*conn);
+                let _ = method;
+                let p = if *path == PathId::CONN {
+                    String::new()
+                } else {
+                    format!(" on {path}")
+                };
+                let text = format!("bad {call}{p}, expected {expected}");
+                let hl = marks.calls.contains(call);
+                self.warn(Some(i), Self::note_kind(lane), text, hl);
+            }
+            Event::FibrilExit {
+                fibril,
+                panicked: true,
+            } => {
+                if let Some(lane) = self.fib(*fibril) {
+                    self.warn(Some(i), RowKind::Note { lane }, "panicked".into(), false);
+                }
+            }
+            Event::Finish(fin) => {
+                let mut parts = Vec::new();
+                if !fin.unanswered.is_empty() {
+                    parts.push(format!("unanswered {}", join(&fin.unanswered)));
+                }
+                if !fin.open_conns.is_empty() {
+                    parts.push(format!("open {}", join(&fin.open_conns)));
+                }
+                if !fin.cached.is_empty() {
+                    parts.push(format!("cached {}", join(&fin.cached)));
+                }
+                if !fin.open_sessions.is_empty() {
+                    parts.push(format!("open {}", join(&fin.open_sessions)));
+                }
+                for (task, n) in &fin.open_phones {
+                    parts.push(format!(
+                        "{} has {n} phones open",
+                        self.facts.task_name(*task)
+                    ));
+                }
+                if !parts.is_empty() {
+                    let text = format!("left at the end: {}", parts.join("; "));
+                    self.warn(Some(i), RowKind::Banner, text, false);
+                }
+            }
+            // Bookkeeping that the diagram shows through other events: the arrival of a call
+            // rather than its send, the exchange rather than its cache entry.
+            Event::TaskNew { .. }
+            | Event::FibrilNew { .. }
+            | Event::FibrilExit { .. }
+            | Event::PhoneOpen { .. }
+            | Event::PhoneClose { .. }
+            | Event::CacheIn { .. }
+            | Event::CacheOut { .. }
+            | Event::Send { .. }
+            | Event::Receive { .. } => {}
+        }
+    }
+}
+
+fn join<T: fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(T::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Diagram {
+    /// Interprets `log` as a sequence diagram, highlighting the calls, connections and
+    /// exchanges that `violations` name.
+    pub fn new(log: &TraceLog, violations: &[Violation]) -> Self {
+        let facts = Facts::gather(log);
+        let marks = Marks::new(violations);
+        let mut b = Builder {
+            facts: &facts,
+            marks: &marks,
+            fibril_lane: BTreeMap::new(),
+            conn_lane: BTreeMap::new(),
+            lifelines: Vec::new(),
+            rows: Vec::new(),
+            exchanges: Vec::new(),
+            obj_phone: BTreeMap::new(),
+            bounced: BTreeSet::new(),
+        };
+        let mut seen_names: BTreeMap<String, usize> = BTreeMap::new();
+        for f in &facts.fibrils {
+            *seen_names.entry(facts.fibril_name(*f)).or_default() += 1;
+        }
+        for f in &facts.fibrils {
+            let name = facts.fibril_name(*f);
+            let label = if seen_names[&name] > 1 {
+                format!("{name} ({f})")
+            } else {
+                name
+            };
+            b.fibril_lane.insert(*f, b.lifelines.len());
+            b.lifelines.push(Lifeline {
+                kind: LaneKind::Fibril(*f),
+                label,
+                highlighted: false,
+                opened_at: None,
+                closed_at: None,
+            });
+        }
+        for c in &facts.conns {
+            let label = match facts.conn_iface.get(c) {
+                Some(iface) => format!("{c} ({iface})"),
+                None => c.to_string(),
+            };
+            b.conn_lane.insert(*c, b.lifelines.len());
+            b.lifelines.push(Lifeline {
+                kind: LaneKind::Conn(*c),
+                label,
+                highlighted: marks.conns.contains(c),
+                opened_at: None,
+                closed_at: None,
+            });
+        }
+        for (i, e) in log.events.iter().enumerate() {
+            b.event(i, e);
+        }
+        let mut deadlock = Vec::new();
+        if let Some(report) = &log.deadlock {
+            let hl = marks.deadlock;
+            for (fibril, _, wait) in &report.fibrils {
+                let text = facts.wait_text(wait, false);
+                if let Wait::ServerIdle { .. } = wait {
+                    deadlock.push(text);
+                    continue;
+                }
+                deadlock.push(format!("{} {text}", facts.fibril_name(*fibril)));
+                if let Some(lane) = b.fib(*fibril) {
+                    let short = format!("blocked: {}", facts.wait_text(wait, true));
+                    b.warn(None, RowKind::Note { lane }, short, hl);
+                }
+            }
+            for w in &report.server {
+                let on = if w.path == PathId::CONN {
+                    w.conn.to_string()
+                } else {
+                    format!("{} {}", w.conn, w.path)
+                };
+                deadlock.push(format!("handler of {on} waits for {}", w.what));
+                let lane = b.conn(w.conn);
+                let text = if w.path == PathId::CONN {
+                    format!("blocked: {}", w.what)
+                } else {
+                    format!("blocked on {}: {}", w.path, w.what)
+                };
+                b.warn(None, Builder::note_kind(lane), text, hl);
+            }
+        }
+        Diagram {
+            lifelines: b.lifelines,
+            rows: b.rows,
+            exchanges: b.exchanges,
+            violations: violations.iter().map(Violation::to_string).collect(),
+            deadlock,
+        }
+    }
+
+    /// Renders the diagram in `format`, with `title` at the top.
+    pub fn render(&self, format: Format, title: &str) -> String {
+        match format {
+            Format::Text => text::render(self, title),
+            Format::Mermaid => mermaid::render(self, title),
+            Format::Svg => svg::render(self, title),
+            Format::Html => html::render(self, title),
+        }
+    }
+
+    /// Whether row `row` lies inside an exchange on lifeline `lane`.
+    pub fn in_exchange(&self, lane: usize, row: usize) -> bool {
+        self.exchanges
+            .iter()
+            .any(|s| s.lane == lane && s.begin <= row && s.end.is_none_or(|e| row <= e))
+    }
+
+    /// Whether lifeline `lane` exists at row `row` (a connection between its acceptance and
+    /// its close; a fibril always).
+    pub fn alive(&self, lane: usize, row: usize) -> bool {
+        let l = &self.lifelines[lane];
+        l.opened_at.is_none_or(|o| o <= row) && l.closed_at.is_none_or(|c| row <= c)
+    }
+}
+
+/// The errno of an error text: errors read "what happened (ERRNO)", and a diagram keeps only the
+/// errno (the rest is in the trace).
+fn errno_of(error: &str) -> &str {
+    match (error.rfind('('), error.ends_with(')')) {
+        (Some(p), true) => &error[p + 1..error.len() - 1],
+        _ => error,
+    }
+}
