@@ -1,1 +1,96 @@
-fn main() {}
+//! `cargo run -p sessions-ci -- <step>...`: the checks CI performs, each timed.
+//!
+//! Steps, in the order `all` runs them:
+//! - `fmt`: `cargo fmt --all -- --check`.
+//! - `clippy`: `cargo clippy --workspace --all-targets -- -D warnings` (core's `clippy.toml`
+//!   forbids synchronisation that bypasses the sync facade).
+//! - `test`: `cargo test --workspace`, the README's test command, with `CI=true` so insta
+//!   fails on any snapshot change instead of writing `.snap.new` files.
+//! - `loom`: `RUSTFLAGS="--cfg loom" cargo test -p sessions-models --release --test loom` in
+//!   its own target directory (the cfg changes every crate's build). The preemption bound is
+//!   `LOOM_MAX_PREEMPTIONS` if set, else the suite's default of 3: every built-in model and
+//!   every injected bug is decided within it in seconds, while unbounded exploration of the
+//!   seed example alone takes millions of executions.
+//! - `check`: `cargo run --release --bin sessions -- check`, the README's main command.
+
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+const STEPS: [&str; 5] = ["fmt", "clippy", "test", "loom", "check"];
+
+fn command(step: &str) -> Command {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut c = Command::new(cargo);
+    match step {
+        "fmt" => c.args(["fmt", "--all", "--", "--check"]),
+        "clippy" => c.args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+        "test" => c.args(["test", "--workspace"]).env("CI", "true"),
+        "loom" => c
+            .args([
+                "test",
+                "-p",
+                "sessions-models",
+                "--release",
+                "--test",
+                "loom",
+                "--",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("RUSTFLAGS", "--cfg loom")
+            .env("CARGO_TARGET_DIR", "target/loom"),
+        "check" => c.args(["run", "--release", "--bin", "sessions", "--", "check"]),
+        _ => unreachable!("steps are checked before running"),
+    };
+    c
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let steps: Vec<&str> = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] | ["all"] => STEPS.to_vec(),
+        named => {
+            if let Some(bad) = named.iter().find(|s| !STEPS.contains(s)) {
+                eprintln!("unknown step `{bad}`; steps: all, {}", STEPS.join(", "));
+                return ExitCode::from(2);
+            }
+            named.to_vec()
+        }
+    };
+    let mut timings = Vec::new();
+    for step in steps {
+        eprintln!("==> {step}");
+        let start = Instant::now();
+        let status = command(step).status();
+        let secs = start.elapsed().as_secs_f64();
+        timings.push((step, secs));
+        match status {
+            Ok(s) if s.success() => eprintln!("==> {step} passed in {secs:.0} s"),
+            Ok(s) => {
+                eprintln!("==> {step} FAILED ({s}) after {secs:.0} s");
+                return ExitCode::from(1);
+            }
+            Err(e) => {
+                eprintln!("==> {step} could not start cargo: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    eprintln!("==> all passed:");
+    for (step, secs) in timings {
+        eprintln!("    {step:8} {secs:6.0} s");
+    }
+    ExitCode::SUCCESS
+}
