@@ -1,23 +1,42 @@
-//! Accounting: every begun exchange ends exactly once; an exchange object is used by at most one
-//! active exchange and never while it sits in the cache; reclaim never takes an active one.
+//! Accounting: every begun exchange ends exactly once, and an exchange object is never used
+//! while it sits in the cache, by two exchanges at once, or reclaimed while in use.
+//!
+//! Each exchange object's state is tracked from the events: `CacheIn` puts it in the cache,
+//! `CacheOut` takes it out, `ExchBegin` makes it active for that exchange and `ExchEnd` ends
+//! that. The kernel's normal orders are `CacheOut { Reuse }` then `ExchBegin` to reuse an
+//! object, and `ExchEnd` then `CacheIn` to end; multiplexed exchanges use fresh objects and
+//! never touch the cache.
+//!
+//! - [`Violation::CachedInUse`]: an `ExchBegin` took an object that was cached or active for
+//!   another exchange (naming the new exchange); a `CacheIn` of an object still active
+//!   (naming each active exchange); a tagged `Send` of an exchange whose object was cached.
+//!   Reported once per object and exchange.
+//! - [`Violation::ReclaimedActive`]: a `CacheOut { Reclaim }` of an object still active, once
+//!   per active exchange.
+//! - [`Violation::EndedTwice`]: a second `ExchEnd` of one exchange, reported once.
+//! - [`Violation::NotEnded`]: in a [`completed`] trace, an exchange begun and never ended;
+//!   reported after the rest, in the order the exchanges began.
 
-use super::{completed, Index};
+use super::{completed, Names};
 use crate::violation::Violation;
 use sessions_core::trace::CacheOut;
 use sessions_core::{Event, ExchId, FibrilId, ObjId, SessId, TraceLog};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Runs the accounting checker.
+/// Runs the accounting checker on `log` and returns every violation, in trace order.
 pub fn check(log: &TraceLog) -> Vec<Violation> {
-    check_with(log, &Index::new(log))
+    check_with(log, &Names::new(log))
 }
 
+/// An exchange object.
 #[derive(Default)]
 struct Obj {
     cached: bool,
-    active: Option<ExchId>,
+    /// The exchanges begun on it and not ended.
+    active: BTreeSet<ExchId>,
 }
 
+/// An exchange.
 struct Exch {
     obj: ObjId,
     sess: SessId,
@@ -25,9 +44,10 @@ struct Exch {
     ends: u32,
 }
 
-pub(crate) fn check_with(log: &TraceLog, ix: &Index) -> Vec<Violation> {
+pub(crate) fn check_with(log: &TraceLog, names: &Names) -> Vec<Violation> {
     let mut objs: BTreeMap<ObjId, Obj> = BTreeMap::new();
     let mut exchs: BTreeMap<ExchId, Exch> = BTreeMap::new();
+    let mut begun: Vec<ExchId> = Vec::new();
     let mut reported: BTreeSet<(ObjId, ExchId)> = BTreeSet::new();
     let mut out = Vec::new();
     let mut in_use = |out: &mut Vec<Violation>, obj: ObjId, exch: ExchId, sess: SessId| {
@@ -45,55 +65,53 @@ pub(crate) fn check_with(log: &TraceLog, ix: &Index) -> Vec<Violation> {
                 ..
             } => {
                 let o = objs.entry(*obj).or_default();
-                if o.cached {
+                if o.cached || !o.active.is_empty() {
                     in_use(&mut out, *obj, *exch, *sess);
                 }
-                if let Some(other) = o.active {
-                    in_use(&mut out, *obj, other, *sess);
+                o.active.insert(*exch);
+                let x = Exch {
+                    obj: *obj,
+                    sess: *sess,
+                    fibril: *fibril,
+                    ends: 0,
+                };
+                if exchs.insert(*exch, x).is_none() {
+                    begun.push(*exch);
                 }
-                o.active = Some(*exch);
-                exchs.insert(
-                    *exch,
-                    Exch {
-                        obj: *obj,
-                        sess: *sess,
-                        fibril: *fibril,
-                        ends: 0,
-                    },
-                );
             }
             Event::ExchEnd { exch, obj, .. } => {
-                if let Some(x) = exchs.get_mut(exch) {
-                    x.ends += 1;
-                    if x.ends == 2 {
-                        out.push(Violation::EndedTwice { exch: *exch });
+                let obj = match exchs.get_mut(exch) {
+                    Some(x) => {
+                        x.ends += 1;
+                        if x.ends == 2 {
+                            out.push(Violation::EndedTwice { exch: *exch });
+                        }
+                        x.obj
                     }
-                }
-                let o = objs.entry(*obj).or_default();
-                if o.active == Some(*exch) {
-                    o.active = None;
-                }
+                    None => *obj,
+                };
+                objs.entry(obj).or_default().active.remove(exch);
             }
             Event::CacheIn { obj, sess } => {
                 let o = objs.entry(*obj).or_default();
-                if let Some(active) = o.active {
-                    in_use(&mut out, *obj, active, *sess);
+                for exch in &o.active {
+                    in_use(&mut out, *obj, *exch, *sess);
                 }
                 o.cached = true;
             }
             Event::CacheOut { obj, why, .. } => {
                 let o = objs.entry(*obj).or_default();
-                if let (CacheOut::Reclaim { .. }, Some(active)) = (why, o.active) {
-                    out.push(Violation::ReclaimedActive {
+                if let CacheOut::Reclaim { .. } = why {
+                    out.extend(o.active.iter().map(|exch| Violation::ReclaimedActive {
                         obj: *obj,
-                        exch: active,
-                    });
+                        exch: *exch,
+                    }));
                 }
                 o.cached = false;
             }
             Event::Send { tag: Some(tag), .. } => {
-                if let Some(x) = tag.exch.and_then(|e| exchs.get(&e).map(|x| (e, x))) {
-                    let (exch, x) = x;
+                let exch = tag.exch.and_then(|e| Some((e, exchs.get(&e)?)));
+                if let Some((exch, x)) = exch {
                     if objs.get(&x.obj).is_some_and(|o| o.cached) {
                         in_use(&mut out, x.obj, exch, x.sess);
                     }
@@ -103,11 +121,12 @@ pub(crate) fn check_with(log: &TraceLog, ix: &Index) -> Vec<Violation> {
         }
     }
     if completed(log) {
-        for (exch, x) in &exchs {
+        for exch in begun {
+            let x = &exchs[&exch];
             if x.ends == 0 {
                 out.push(Violation::NotEnded {
-                    exch: *exch,
-                    fibril: ix.fibril(x.fibril),
+                    exch,
+                    fibril: names.fibril(x.fibril),
                 });
             }
         }

@@ -1,40 +1,50 @@
-//! Checkers: pure functions over one execution's trace, each returning every violation found.
+//! Checkers: pure functions over one execution's trace, each returning every violation found,
+//! in the order the trace reveals them.
 //!
 //! They read only the trace: the order events happened in (recorded under the kernel's one
 //! lock) and the ghost tags calls carry. End-state checks (unanswered calls, leaks, exchanges
-//! never ended) apply only to [`completed`] traces: a deadlocked execution is reported as a
-//! deadlock, not as the pile of consequences that follows from it.
+//! never ended) apply only to [`completed`] traces: a deadlocked or aborted execution is
+//! reported as such, not as the pile of consequences that follows from it.
+//!
+//! - [`mixing`]: the calls of one operation reach the server as one contiguous run, in send
+//!   order; a virtual path carries one exchange at a time, and only its own exchange's calls.
+//! - [`answers`]: every call gets exactly one answer, and its own sender takes it.
+//! - [`resources`]: phone tables stay within their limits, nothing is left open at the end,
+//!   and HANGUP is every client-closed connection's last message.
+//! - [`accounting`]: every exchange ends exactly once, and an exchange object is never used
+//!   while cached, by two exchanges at once, or reclaimed while in use.
+//! - [`protocol`]: every protocol error a server reported.
+//! - deadlock: the kernel's report of an execution where no fibril could run any more.
 
 pub mod accounting;
 pub mod answers;
-mod index;
 pub mod mixing;
+mod names;
 pub mod protocol;
 pub mod resources;
 
-pub use index::Index;
+pub(crate) use names::Names;
 
 use crate::violation::Violation;
 use sessions_core::{Event, TraceLog};
 
-/// Whether the execution ran to its end: the kernel recorded what was left open and nothing
-/// deadlocked.
+/// Whether the execution ran to its end: the kernel recorded its final state
+/// ([`Event::Finish`]) and nothing deadlocked.
 pub fn completed(log: &TraceLog) -> bool {
     log.deadlock.is_none() && log.events.iter().any(|e| matches!(e, Event::Finish(_)))
 }
 
-/// Runs every checker on `log`: mixing, answers, resources, accounting, protocol, deadlock.
+/// Runs every checker on `log`, in the order mixing, answers, resources, accounting,
+/// protocol, deadlock, and returns all their violations in that order.
 pub fn check(log: &TraceLog) -> Vec<Violation> {
-    let index = Index::new(log);
-    let mut v = mixing::check_with(log, &index);
-    v.extend(answers::check_with(log, &index));
-    v.extend(resources::check_with(log, &index));
-    v.extend(accounting::check_with(log, &index));
-    v.extend(protocol::check_with(log, &index));
-    if let Some(report) = &log.deadlock {
-        v.push(Violation::Deadlock {
-            report: report.clone(),
-        });
-    }
+    let names = Names::new(log);
+    let mut v = mixing::check_with(log, &names);
+    v.extend(answers::check_with(log, &names));
+    v.extend(resources::check(log));
+    v.extend(accounting::check_with(log, &names));
+    v.extend(protocol::check_with(log, &names));
+    v.extend(log.deadlock.iter().map(|report| Violation::Deadlock {
+        report: report.clone(),
+    }));
     v
 }

@@ -1,16 +1,17 @@
-//! Protocol errors: a server that saw a call where its protocol wanted another (the chardev
-//! server taking a foreign call as the data call) reported it; each report is a violation.
+//! Protocol errors: each `ProtocolError` a server reported (the chardev server taking a
+//! foreign call as its data call, say) is a [`Violation::Protocol`], naming the fibril whose
+//! tag the offending call carried.
 
-use super::Index;
+use super::Names;
 use crate::violation::Violation;
 use sessions_core::{Event, TraceLog};
 
-/// Runs the protocol checker.
+/// Runs the protocol checker on `log` and returns every violation, in trace order.
 pub fn check(log: &TraceLog) -> Vec<Violation> {
-    check_with(log, &Index::new(log))
+    check_with(log, &Names::new(log))
 }
 
-pub(crate) fn check_with(log: &TraceLog, ix: &Index) -> Vec<Violation> {
+pub(crate) fn check_with(log: &TraceLog, names: &Names) -> Vec<Violation> {
     log.events
         .iter()
         .filter_map(|e| match e {
@@ -26,7 +27,10 @@ pub(crate) fn check_with(log: &TraceLog, ix: &Index) -> Vec<Violation> {
                 call: *call,
                 method: *method,
                 expected: expected.clone(),
-                sender: ix.sent.get(call).map(|s| ix.fibril(s.fibril)),
+                sender: names
+                    .sent(*call)
+                    .and_then(|s| s.tag)
+                    .map(|t| names.fibril(t.fibril)),
             }),
             _ => None,
         })
