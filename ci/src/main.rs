@@ -6,11 +6,12 @@
 //!   forbids synchronisation that bypasses the sync facade).
 //! - `test`: `cargo test --workspace`, the README's test command, with `CI=true` so insta
 //!   fails on any snapshot change instead of writing `.snap.new` files.
-//! - `loom`: `RUSTFLAGS="--cfg loom" cargo test -p sessions-models --release --test loom` in
-//!   its own target directory (the cfg changes every crate's build). The preemption bound is
-//!   `LOOM_MAX_PREEMPTIONS` if set, else the suite's default of 3: every built-in model and
-//!   every injected bug is decided within it in seconds, while unbounded exploration of the
-//!   seed example alone takes millions of executions.
+//! - `loom`: `RUSTFLAGS="--cfg loom" cargo test -p sessions-models -p sessions-scenarios
+//!   --release --test loom` in its own target directory (the cfg changes every crate's build).
+//!   The preemption bound is `LOOM_MAX_PREEMPTIONS` if set, else the suite's default of 3 (2 for
+//!   models with a server dispatcher thread): every built-in model, injected bug and swept
+//!   scenario is decided within it, while unbounded exploration of the seed example alone takes
+//!   millions of executions.
 //! - `check`: `cargo run --release --bin sessions -- check`, the README's main command.
 
 use std::process::{Command, ExitCode};
@@ -37,6 +38,8 @@ fn command(step: &str) -> Command {
                 "test",
                 "-p",
                 "sessions-models",
+                "-p",
+                "sessions-scenarios",
                 "--release",
                 "--test",
                 "loom",
