@@ -144,7 +144,6 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    quiet_panics();
     let result = match cli.command {
         Command::Check(args) => check(args),
         Command::Replay(args) => replay(args),
@@ -162,19 +161,6 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// Panics inside model executions are findings, reported as such; keep them (and shuttle's
-/// own failure banner) off the terminal. Shuttle installs its hook once, on its first run, so
-/// run one trivial execution first and then replace whatever hook is in place.
-fn quiet_panics() {
-    shuttle::check_random(|| {}, 1);
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if std::env::var_os("SESSIONS_SHOW_PANICS").is_some() {
-            default(info);
-        }
-    }));
 }
 
 struct Row {
@@ -221,7 +207,25 @@ fn backend_of(args: &CheckArgs) -> Backend {
     }
 }
 
+/// Runs `f` with standard error silenced: shuttle prints a line for every failing execution,
+/// and failing executions are how expected findings are reproduced. Everything worth saying is
+/// in the finding. `SESSIONS_SHOW_PANICS` keeps standard error open.
+fn quietly<T>(f: impl FnOnce() -> T) -> T {
+    let gag = if std::env::var_os("SESSIONS_SHOW_PANICS").is_some() {
+        None
+    } else {
+        gag::Gag::stderr().ok()
+    };
+    let r = f();
+    drop(gag);
+    r
+}
+
 fn run_model(m: &AnyModel, backend: &Backend) -> Outcome {
+    quietly(|| run_model_loud(m, backend))
+}
+
+fn run_model_loud(m: &AnyModel, backend: &Backend) -> Outcome {
     match backend {
         Backend::Shuttle(s) => run_shuttle(m, s, TraceLevel::Full),
         Backend::Std { iterations } => run_std(m, *iterations, TraceLevel::Full),
@@ -244,7 +248,9 @@ fn save_failure(m: &AnyModel, backend: &Backend, out: &Outcome, dir: &Path) -> O
 }
 
 fn progress(len: u64, what: &str) -> ProgressBar {
-    let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    // Standard error is silenced while models run; the bar goes to standard output (and is
+    // hidden when that is not a terminal).
+    let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stdout());
     pb.set_style(
         ProgressStyle::with_template("{spinner} {prefix} [{bar:30}] {pos}/{len} {wide_msg}")
             .expect("a valid template")
@@ -485,7 +491,11 @@ fn replay(args: ReplayArgs) -> Result<Finish> {
     } else {
         driver::default_level()
     };
-    let replayed = failure::replay(&file, level)?;
+    let replayed = if args.log {
+        failure::replay(&file, level)?
+    } else {
+        quietly(|| failure::replay(&file, level))?
+    };
     println!("model:     {}", file.model_name);
     println!(
         "found by:  {} at execution {}",
