@@ -64,6 +64,11 @@ pub use trace::{Event, Tag, Trace, TraceLevel, TraceLog};
 
 use serde::{Deserialize, Serialize};
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 /// Where server handlers run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -21,10 +21,11 @@ pub struct BenchArgs {
     #[arg(long, default_value = "1,2,4,8", value_delimiter = ',')]
     pub fibrils: Vec<usize>,
     /// Reads per fibril in one run.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 2000)]
     pub ops: usize,
-    /// Timed runs per style and fibril count (the median is reported).
-    #[arg(long, default_value_t = 5)]
+    /// Timed runs per style and fibril count (the median is reported). Threads on a shared
+    /// machine are noisy: fewer than about 15 rounds give unstable ratios.
+    #[arg(long, default_value_t = 15)]
     pub rounds: usize,
 }
 
