@@ -284,6 +284,28 @@ fn reads<P: Platform>(sess: &Session<P>, n: u32) -> Reads {
         .collect()
 }
 
+/// Runs one fibril per `(name, session, reads)` entry, each doing that many chardev reads of 4
+/// bytes, joins them all, and checks that they got distinct chunks of `content`.
+fn readers<P: Platform>(
+    client: &sessions_core::Task<P>,
+    strict: bool,
+    content: &[u8],
+    plan: &[(&str, &Session<P>, u32)],
+) {
+    let fibrils: Vec<_> = plan
+        .iter()
+        .map(|(name, s, n)| {
+            let (s, n) = ((*s).clone(), *n);
+            (*name, client.spawn(name, move || reads(&s, n)))
+        })
+        .collect();
+    let mut got = Vec::new();
+    for (name, f) in fibrils {
+        got.extend(expect_ok(strict, name, join(f)));
+    }
+    assert_chunks(content, &got);
+}
+
 fn expect_ok(strict: bool, who: &str, r: Reads) -> Vec<Vec<u8>> {
     match r {
         Ok(v) => v,
@@ -380,18 +402,12 @@ impl Model for BuiltinModel {
                 let content = device_bytes(2 * n);
                 let dev = k.server("chardev", chardev::server(&content));
                 let sess = connect(&client, &dev, style);
-                let fibrils: Vec<_> = ["A", "B"]
-                    .into_iter()
-                    .map(|name| {
-                        let s = sess.clone();
-                        (name, client.spawn(name, move || reads(&s, n)))
-                    })
-                    .collect();
-                let mut got = Vec::new();
-                for (name, f) in fibrils {
-                    got.extend(expect_ok(strict, name, join(f)));
-                }
-                assert_chunks(&content, &got);
+                readers(
+                    &client,
+                    strict,
+                    &content,
+                    &[("A", &sess, n), ("B", &sess, n)],
+                );
                 hang_up(sess);
             }
             Builtin::WriteWhileRead { style } => {
@@ -447,19 +463,12 @@ impl Model for BuiltinModel {
                 let dev = k.server("chardev", chardev::server(&content));
                 let s1 = connect(&client, &dev, Style::Parallel);
                 let s2 = connect(&client, &dev, Style::Parallel);
-                let plan = [("A", &s1, 2), ("B", &s2, 1), ("C", &s1, 1)];
-                let fibrils: Vec<_> = plan
-                    .into_iter()
-                    .map(|(name, s, n)| {
-                        let s = s.clone();
-                        (name, client.spawn(name, move || reads(&s, n)))
-                    })
-                    .collect();
-                let mut got = Vec::new();
-                for (name, f) in fibrils {
-                    got.extend(expect_ok(strict, name, join(f)));
-                }
-                assert_chunks(&content, &got);
+                readers(
+                    &client,
+                    strict,
+                    &content,
+                    &[("A", &s1, 2), ("B", &s2, 1), ("C", &s1, 1)],
+                );
                 hang_up(s1);
                 hang_up(s2);
             }
@@ -472,18 +481,12 @@ impl Model for BuiltinModel {
                     Style::Parallel
                 };
                 let sess = connect(&client, &dev, style);
-                let fibrils: Vec<_> = ["A", "B"]
-                    .into_iter()
-                    .map(|name| {
-                        let s = sess.clone();
-                        (name, client.spawn(name, move || reads(&s, 1)))
-                    })
-                    .collect();
-                let mut got = Vec::new();
-                for (name, f) in fibrils {
-                    got.extend(expect_ok(strict, name, join(f)));
-                }
-                assert_chunks(&content, &got);
+                readers(
+                    &client,
+                    strict,
+                    &content,
+                    &[("A", &sess, 1), ("B", &sess, 1)],
+                );
                 hang_up(sess);
             }
             Builtin::Hangup => self.run_hangup(k, &client, strict),

@@ -234,13 +234,7 @@ impl World {
         };
         if !self.conns[conn.index()].open {
             self.record(Event::Bounce { conn, call, method });
-            self.answer(
-                call,
-                Some(Errno::Ehangup),
-                [0; 5],
-                Vec::new(),
-                AnsweredBy::Kernel,
-            );
+            self.answer_hangup(call);
             return;
         }
         if method == Method::HANGUP {
@@ -359,6 +353,17 @@ impl World {
         {
             self.unpark(sender);
         }
+    }
+
+    /// The kernel answers `call` EHANGUP: its connection or path is gone.
+    pub(crate) fn answer_hangup(&mut self, call: CallId) {
+        self.answer(
+            call,
+            Some(Errno::Ehangup),
+            [0; 5],
+            Vec::new(),
+            AnsweredBy::Kernel,
+        );
     }
 
     /// Takes the answer to `call`, or parks `me` until it arrives.

@@ -305,13 +305,7 @@ impl World {
                 self.answer(call, None, [0; 5], Vec::new(), AnsweredBy::Kernel);
                 self.close_conn_if_done(conn);
             }
-            _ => self.answer(
-                call,
-                Some(Errno::Ehangup),
-                [0; 5],
-                Vec::new(),
-                AnsweredBy::Kernel,
-            ),
+            _ => self.answer_hangup(call),
         }
     }
 
@@ -340,13 +334,7 @@ impl World {
             self.record(Event::ConnClose { conn, by });
         }
         for call in held {
-            self.answer(
-                call,
-                Some(Errno::Ehangup),
-                [0; 5],
-                Vec::new(),
-                AnsweredBy::Kernel,
-            );
+            self.answer_hangup(call);
         }
         for call in queue {
             self.path_leftover(conn, path, call);
