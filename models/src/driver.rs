@@ -585,8 +585,23 @@ impl ShuttleSchedulerTrait for BoxedScheduler {
 /// is found within it, and every built-in model finishes in seconds (see the README).
 pub const LOOM_DEFAULT_PREEMPTIONS: usize = 3;
 
-/// Runs `model` under loom. The preemption bound comes from `preemption_bound`, else from
-/// `LOOM_MAX_PREEMPTIONS`, else [`LOOM_DEFAULT_PREEMPTIONS`]. `LOOM_CHECKPOINT_FILE` and
+/// Options of a loom run beyond loom's own environment variables.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoomOptions {
+    /// Preemption bound; `None` takes `LOOM_MAX_PREEMPTIONS`, else
+    /// [`LOOM_DEFAULT_PREEMPTIONS`].
+    pub preemption_bound: Option<usize>,
+    /// Where loom saves its exploration cursor (its checkpoint); `None` takes
+    /// `LOOM_CHECKPOINT_FILE`. A run that finds the file starts from the saved cursor.
+    pub checkpoint_file: Option<std::path::PathBuf>,
+    /// Executions between checkpoints; `None` takes `LOOM_CHECKPOINT_INTERVAL` (loom's default
+    /// is 20,000). With 1, the file always holds the cursor of the execution running, so after
+    /// a failure it holds the failing one: rerunning with the same file starts with it.
+    pub checkpoint_interval: Option<usize>,
+}
+
+/// Runs `model` under loom with the preemption bound `preemption_bound` (else
+/// `LOOM_MAX_PREEMPTIONS`, else [`LOOM_DEFAULT_PREEMPTIONS`]). `LOOM_CHECKPOINT_FILE` and
 /// `LOOM_CHECKPOINT_INTERVAL` work as loom documents them.
 #[cfg(loom)]
 pub fn run_loom<M: Model + Clone>(
@@ -594,11 +609,35 @@ pub fn run_loom<M: Model + Clone>(
     preemption_bound: Option<usize>,
     level: TraceLevel,
 ) -> Outcome {
+    run_loom_with(
+        model,
+        &LoomOptions {
+            preemption_bound,
+            ..LoomOptions::default()
+        },
+        level,
+    )
+}
+
+/// Runs `model` under loom with `options`.
+#[cfg(loom)]
+pub fn run_loom_with<M: Model + Clone>(
+    model: &M,
+    options: &LoomOptions,
+    level: TraceLevel,
+) -> Outcome {
     let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = preemption_bound
+    builder.preemption_bound = options
+        .preemption_bound
         .or(builder.preemption_bound)
         .or(Some(LOOM_DEFAULT_PREEMPTIONS));
     builder.max_branches = builder.max_branches.max(10_000);
+    if let Some(file) = &options.checkpoint_file {
+        builder.checkpoint_file = Some(file.clone());
+    }
+    if let Some(n) = options.checkpoint_interval {
+        builder.checkpoint_interval = n.max(1);
+    }
     let probe = Probe::default();
     let shared = Arc::new(model.clone());
     let p = probe.clone();

@@ -20,6 +20,6 @@ pub mod trace_stats;
 pub mod violation;
 
 pub use builtin::{Builtin, BuiltinModel};
-pub use driver::{Backend, Finding, Outcome, Schedule, Scheduler};
+pub use driver::{Backend, Finding, LoomOptions, Outcome, Schedule, Scheduler};
 pub use model::{Expect, Model, Verdict};
 pub use violation::{Checker, Violation};

@@ -109,3 +109,33 @@ fn serialize_write_while_read_deadlock_names_both_fibrils() {
     let names: Vec<&str> = report.fibrils.iter().map(|(_, n, _)| n.as_str()).collect();
     assert!(names.contains(&"A") && names.contains(&"B"), "{report}");
 }
+
+#[test]
+fn a_loom_failure_reruns_in_isolation_from_its_checkpoint() {
+    use sessions_models::driver::run_loom_with;
+    use sessions_models::LoomOptions;
+    let file = std::env::temp_dir().join(format!(
+        "sessions-loom-checkpoint-{}.json",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&file);
+    let options = LoomOptions {
+        preemption_bound: None,
+        checkpoint_file: Some(file.clone()),
+        checkpoint_interval: Some(1),
+    };
+    let m = BuiltinModel::from(Builtin::NaivePhone);
+    // The first run explores until the mixing shows, saving its cursor before every execution.
+    let first = run_loom_with(&m, &options, TraceLevel::Full);
+    let found = first.finding.expect("loom finds the mixing").violations;
+    assert!(first.executions > 1, "{}", first.executions);
+    // The rerun starts from the saved cursor: the failing execution comes first.
+    let again = run_loom_with(&m, &options, TraceLevel::Full);
+    println!(
+        "loom checkpoint: failure at execution {}, rerun fails at execution {}",
+        first.executions, again.executions
+    );
+    assert_eq!(again.executions, 1);
+    assert_eq!(again.finding.expect("the same failure").violations, found);
+    let _ = std::fs::remove_file(&file);
+}
