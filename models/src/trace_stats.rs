@@ -91,6 +91,15 @@ impl Coverage {
         self.executions += 1;
     }
 
+    /// Adds another run's counts to these.
+    pub fn merge(&mut self, other: &Coverage) {
+        for (k, v) in &other.counts {
+            *self.counts.entry(k).or_default() += v;
+        }
+        self.executions += other.executions;
+        self.max_open_phones = self.max_open_phones.max(other.max_open_phones);
+    }
+
     /// Executions that took path `what` (one of the associated constants).
     pub fn executions_with(&self, what: &str) -> u64 {
         self.counts.get(what).copied().unwrap_or(0)

@@ -90,6 +90,10 @@ struct CheckArgs {
     /// Where failure files of unexpected violations go.
     #[arg(long, default_value = "failures")]
     failures: PathBuf,
+    /// Also print, per model, how many executions took each framework path (clone, reclaim,
+    /// wait for a phone, busy hangup...).
+    #[arg(long)]
+    coverage: bool,
 }
 
 #[derive(Args)]
@@ -340,6 +344,12 @@ fn check(args: CheckArgs) -> Result<Finish> {
     }
 
     print_table(&rows);
+    if args.coverage {
+        println!("\ncoverage (executions that took each path):");
+        for r in &rows {
+            println!("  {:40} {}", r.model, r.outcome.coverage);
+        }
+    }
     let bad: Vec<&Row> = rows.iter().filter(|r| !r.verdict.ok()).collect();
     for r in &bad {
         println!("\n{}: {}", r.model, r.verdict);
@@ -372,6 +382,7 @@ fn sweep(cases: &[gen::Case], iterations: usize, dir: &Path) -> Row {
     let pb = progress(cases.len() as u64, "sweep");
     let start = std::time::Instant::now();
     let mut executions = 0;
+    let mut coverage = sessions_models::trace_stats::Coverage::default();
     let mut failed: Option<(AnyModel, Scheduler, Outcome)> = None;
     for case in cases {
         let scheduler = Scheduler::Pct {
@@ -381,6 +392,7 @@ fn sweep(cases: &[gen::Case], iterations: usize, dir: &Path) -> Row {
         };
         let out = run_shuttle(&case.scenario, &scheduler, TraceLevel::Full);
         executions += out.executions;
+        coverage.merge(&out.coverage);
         pb.inc(1);
         if !out.verdict(case.scenario.expect()).ok() {
             failed = Some((
@@ -405,7 +417,7 @@ fn sweep(cases: &[gen::Case], iterations: usize, dir: &Path) -> Row {
                 finding: None,
                 last_trace: None,
                 divergence: None,
-                coverage: Default::default(),
+                coverage,
             },
             verdict: Verdict::Passed,
             saved: None,
