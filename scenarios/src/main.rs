@@ -132,10 +132,11 @@ fn parse_bug(s: &str) -> Result<Bug, String> {
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse().map_err(|e: String| e)
+    s.parse()
 }
 
-/// An error that is the user's to fix (exit status 2).
+/// How a command that ran ended: `failed` gives exit status 1. Errors that are the user's to
+/// fix come back as `Err` instead, and give status 2.
 struct Finish {
     failed: bool,
 }
