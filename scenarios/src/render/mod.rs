@@ -322,12 +322,7 @@ impl Facts {
             fibrils: BTreeSet::new(),
             conns: BTreeSet::new(),
         };
-        // The phone a CONNECT_ME_TO will connect is allocated in the same critical section,
-        // just before the call is recorded.
-        let mut new_phone: BTreeMap<CallId, PhoneId> = BTreeMap::new();
-        // Connect calls not yet matched with an accepted connection or a refusal.
-        let mut pending: Vec<CallId> = Vec::new();
-        for (i, e) in ev.iter().enumerate() {
+        for e in ev {
             match e {
                 Event::TaskNew { task, name, .. } => {
                     f.task_names.insert(*task, name.clone());
@@ -351,44 +346,21 @@ impl Facts {
                         },
                     );
                     f.fibrils.insert(*fibril);
-                    if *method == Method::CONNECT_ME_TO {
-                        pending.push(*call);
-                        if let Some(Event::PhoneOpen { phone, .. }) =
-                            i.checked_sub(1).map(|j| &ev[j])
-                        {
-                            new_phone.insert(*call, *phone);
-                        }
-                    }
                 }
                 Event::ConnOpen {
-                    conn, phone, iface, ..
+                    conn,
+                    call,
+                    phone,
+                    iface,
+                    ..
                 } => {
                     f.conns.insert(*conn);
                     f.conn_iface.insert(*conn, *iface);
                     f.phone_conn.insert(*phone, *conn);
-                    // The server answers the connect in the same critical section it accepts
-                    // it in; failing that, match the phone the connect allocated, or take
-                    // the oldest pending connect.
-                    let next = match ev.get(i + 1) {
-                        Some(Event::Answer {
-                            call, conn: None, ..
-                        }) => Some(*call),
-                        _ => None,
-                    };
-                    let pos = next
-                        .and_then(|c| pending.iter().position(|p| *p == c))
-                        .or_else(|| pending.iter().position(|p| new_phone.get(p) == Some(phone)))
-                        .or(if pending.is_empty() { None } else { Some(0) });
-                    if let Some(pos) = pos {
-                        let call = pending.remove(pos);
-                        f.connect_call.insert(*conn, call);
-                        f.call_conn.insert(call, *conn);
-                    }
+                    f.connect_call.insert(*conn, *call);
+                    f.call_conn.insert(*call, *conn);
                 }
-                Event::Answer { call, conn, .. } => {
-                    if conn.is_none() {
-                        pending.retain(|p| p != call);
-                    }
+                Event::Answer { conn, .. } => {
                     f.conns.extend(*conn);
                 }
                 Event::SendFail { fibril, .. }
