@@ -499,6 +499,11 @@ fn print_table(rows: &[Row]) {
 
 fn replay(args: ReplayArgs) -> Result<Finish> {
     let file: FailureFile<AnyModel> = failure::load(&args.file)?;
+    file.model
+        .config()
+        .validate()
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("{} cannot run here", args.file.display()))?;
     let level = if args.log {
         TraceLevel::Log
     } else {
