@@ -42,9 +42,12 @@ pub enum Builtin {
     /// A multiplexed session allowed one virtual path: B's begin waits until the server has
     /// freed A's path.
     WaitForPath,
-    /// Session hangup while an exchange is active (refused as busy, then done), and while a
-    /// fibril waits for a phone (the waiter is woken with an error).
-    Hangup,
+    /// Session hangup while an exchange is active (refused as busy, then done), and, under
+    /// PARALLEL, while a fibril waits for a phone (the waiter is woken with an error).
+    Hangup {
+        /// The two sessions' exchange style (PARALLEL or MULTIPLEXED).
+        style: Style,
+    },
     /// The server's connection dies in the middle of a read: the client gets errors, not a
     /// hang, and nothing leaks.
     ServerDies {
@@ -166,7 +169,18 @@ impl BuiltinModel {
         v.push(Builtin::PhoneExhaustion.into());
         v.push(Builtin::WaitForPhone.into());
         v.push(Builtin::WaitForPath.into());
-        v.push(Builtin::Hangup.into());
+        v.push(
+            Builtin::Hangup {
+                style: Style::Parallel,
+            }
+            .into(),
+        );
+        v.push(
+            Builtin::Hangup {
+                style: Style::Multiplexed,
+            }
+            .into(),
+        );
         for style in [Style::Serialize, Style::Parallel, Style::Multiplexed] {
             v.push(Builtin::ServerDies { style }.into());
         }
@@ -192,12 +206,11 @@ impl BuiltinModel {
         match self.model {
             Builtin::SeedRead { style, .. }
             | Builtin::WriteWhileRead { style }
-            | Builtin::ServerDies { style } => Some(style),
+            | Builtin::ServerDies { style }
+            | Builtin::Hangup { style } => Some(style),
             Builtin::NaivePhone => None,
             Builtin::AtomicTwoCall => Some(Style::Atomic),
-            Builtin::PhoneExhaustion | Builtin::WaitForPhone | Builtin::Hangup => {
-                Some(Style::Parallel)
-            }
+            Builtin::PhoneExhaustion | Builtin::WaitForPhone => Some(Style::Parallel),
             Builtin::EarlyEnd | Builtin::WaitForPath => Some(Style::Multiplexed),
         }
     }
@@ -331,7 +344,10 @@ impl Model for BuiltinModel {
             Builtin::PhoneExhaustion => "phone-exhaustion".into(),
             Builtin::WaitForPhone => "wait-for-phone".into(),
             Builtin::WaitForPath => "wait-for-path/multiplexed".into(),
-            Builtin::Hangup => "hangup".into(),
+            Builtin::Hangup {
+                style: Style::Parallel,
+            } => "hangup".into(),
+            Builtin::Hangup { style } => format!("hangup/{style}"),
             Builtin::ServerDies { style } => format!("server-dies/{style}"),
             Builtin::EarlyEnd => "early-end/multiplexed".into(),
         };
@@ -350,7 +366,7 @@ impl Model for BuiltinModel {
         let phone_limit = match self.model {
             Builtin::PhoneExhaustion => 3,
             Builtin::WaitForPhone => 2,
-            Builtin::Hangup => 4,
+            Builtin::Hangup { .. } => 4,
             _ => 8,
         };
         let path_limit = if self.model == Builtin::WaitForPath {
@@ -489,7 +505,7 @@ impl Model for BuiltinModel {
                 );
                 hang_up(sess);
             }
-            Builtin::Hangup => self.run_hangup(k, &client, strict),
+            Builtin::Hangup { style } => self.run_hangup(k, &client, style, strict),
             Builtin::ServerDies { style } => {
                 let content = device_bytes(2);
                 let device = Device {
@@ -553,14 +569,16 @@ impl BuiltinModel {
         &self,
         k: &Kernel<P>,
         client: &sessions_core::Task<P>,
+        style: Style,
         strict: bool,
     ) {
         let content = device_bytes(2);
         let dev = k.server("chardev", chardev::server(b""));
-        // Two PARALLEL sessions share the one spare phone: whichever fibril clones first blocks
-        // in a read of the empty device; the other waits for a phone.
-        let s1 = connect(client, &dev, Style::Parallel);
-        let s2 = connect(client, &dev, Style::Parallel);
+        // Each fibril reads the empty device through its own session and blocks there. Under
+        // PARALLEL the two sessions share the one spare phone: whichever fibril clones first
+        // blocks in its read; the other waits for a phone.
+        let s1 = connect(client, &dev, style);
+        let s2 = connect(client, &dev, style);
         let writer = connect(client, &dev, Style::Atomic);
         let s = s1.clone();
         let a = client.spawn("A", move || reads(&s, 1));

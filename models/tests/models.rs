@@ -203,10 +203,21 @@ fn a_multiplexed_begin_waits_for_a_free_path_without_deadlock() {
 
 #[test]
 fn hangup_is_refused_while_busy_and_wakes_phone_waiters_with_an_error() {
-    let out = expect_as_declared(&model(Builtin::Hangup));
+    let out = expect_as_declared(&model(Builtin::Hangup {
+        style: Style::Parallel,
+    }));
     let c = &out.coverage;
     assert!(c.executions_with(Coverage::BUSY_HANGUP) > 0, "{c}");
     assert!(c.executions_with(Coverage::WOKEN_BY_HANGUP) > 0, "{c}");
+    // Under MULTIPLEXED no fibril waits for a phone, but hangup is refused while busy as well.
+    let out = expect_as_declared(&model(Builtin::Hangup {
+        style: Style::Multiplexed,
+    }));
+    assert!(
+        out.coverage.executions_with(Coverage::BUSY_HANGUP) > 0,
+        "{}",
+        out.coverage
+    );
 }
 
 #[test]

@@ -586,7 +586,9 @@ fn every_builtin_model_renders() {
         },
         Builtin::PhoneExhaustion,
         Builtin::WaitForPhone,
-        Builtin::Hangup,
+        Builtin::Hangup {
+            style: Style::Parallel,
+        },
         Builtin::ServerDies {
             style: Style::Parallel,
         },
@@ -749,7 +751,12 @@ fn write_demo_files() {
                 style: Style::Multiplexed,
             },
         ),
-        ("hangup", Builtin::Hangup),
+        (
+            "hangup",
+            Builtin::Hangup {
+                style: Style::Parallel,
+            },
+        ),
     ] {
         write(name, &dfs_first(m), &[], name);
     }
