@@ -214,3 +214,64 @@ fn a_schedule_that_no_longer_fits_the_model_is_refused_at_replay() {
         Ok(r) => panic!("replayed: {:?}", r.violations()),
     }
 }
+
+#[test]
+fn assert_model_saves_a_replayable_failure_file_when_a_model_fails() {
+    use sessions_models::assert_model;
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("assert-model");
+    let _ = std::fs::remove_dir_all(&dir);
+    // A model that passes returns its outcome.
+    let ok = assert_model(&BuiltinModel::from(Builtin::SeedRead {
+        style: sessions_core::Style::Parallel,
+        reads: 1,
+    }));
+    assert_eq!(ok.executions, 1000);
+    // A model with an injected bug, declared as passing, fails the test with a saved file.
+    let bad = BuiltinModel::from(Builtin::SeedRead {
+        style: sessions_core::Style::Serialize,
+        reads: 1,
+    })
+    .with_bug(sessions_core::Bug::SerializeNoLock);
+    let declared_passing = PassingWrapper(bad);
+    std::env::set_var(sessions_models::harness::FAILURE_DIR_ENV, &dir);
+    let panic =
+        std::panic::catch_unwind(|| assert_model(&declared_passing)).expect_err("the model fails");
+    std::env::remove_var(sessions_models::harness::FAILURE_DIR_ENV);
+    let message = panic
+        .downcast_ref::<String>()
+        .expect("a text panic")
+        .clone();
+    assert!(
+        message.contains("UNEXPECTED VIOLATION") && message.contains("[mixing]"),
+        "{message}"
+    );
+    let path = message
+        .lines()
+        .find_map(|l| l.strip_prefix("failure file: "))
+        .expect("the file is named");
+    let file: FailureFile<PassingWrapper> = failure::load(Path::new(path)).unwrap();
+    assert!(
+        failure::replay(&file, TraceLevel::Full)
+            .unwrap()
+            .same_violations
+    );
+}
+
+/// A built-in model that declares it passes whatever bug it carries.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct PassingWrapper(BuiltinModel);
+
+impl sessions_models::Model for PassingWrapper {
+    fn name(&self) -> String {
+        self.0.name()
+    }
+    fn config(&self) -> sessions_core::KernelConfig {
+        self.0.config()
+    }
+    fn threads(&self) -> usize {
+        self.0.threads()
+    }
+    fn run<P: sessions_core::sync::Platform>(&self, k: &sessions_core::Kernel<P>) {
+        self.0.run(k)
+    }
+}
