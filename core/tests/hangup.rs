@@ -317,10 +317,7 @@ fn conn_of_exch(events: &[Event], x: sessions_core::ExchId) -> ConnId {
 #[test]
 fn calls_held_by_a_server_that_closes_mid_read_are_answered_ehangup() {
     let k = kernel();
-    let device = chardev::Device {
-        fault: Some(chardev::Fault::CloseMidRead),
-        ..chardev::Device::new(b"data")
-    };
+    let device = chardev::Device::new(b"data").with_fault(chardev::Fault::CloseMidRead);
     let dev = k.server("dev", chardev::server_with(device));
     let client = k.task("client");
     let sess = connect(&client, &dev, Style::Parallel);
@@ -513,10 +510,7 @@ fn a_call_to_a_connection_whose_handler_returned_is_answered_ehangup() {
 #[test]
 fn sends_on_a_slammed_phone_fail_with_slammed() {
     let k = kernel();
-    let device = chardev::Device {
-        fault: Some(chardev::Fault::CloseMidRead),
-        ..chardev::Device::new(b"")
-    };
+    let device = chardev::Device::new(b"").with_fault(chardev::Fault::CloseMidRead);
     let dev = k.server("dev", chardev::server_with(device));
     let client = k.task("client");
     let sess = connect(&client, &dev, Style::Parallel);
@@ -578,10 +572,7 @@ fn sends_on_a_slammed_phone_fail_with_slammed() {
 #[test]
 fn an_exchange_whose_clone_was_slammed_is_freed_at_end_not_cached() {
     let k = kernel();
-    let device = chardev::Device {
-        fault: Some(chardev::Fault::CloseMidRead),
-        ..chardev::Device::new(b"")
-    };
+    let device = chardev::Device::new(b"").with_fault(chardev::Fault::CloseMidRead);
     let dev = k.server("dev", chardev::server_with(device));
     let client = k.task("client");
     let sess = connect(&client, &dev, Style::Parallel);

@@ -233,10 +233,7 @@ fn parallel_begin_on_a_dead_session_phone_returns_the_error() {
     // The server closes the session phone's own connection (a raw read hits the fault), which
     // slams the phone. No clone can be made over it and no reclaim can help: begin fails.
     let k = kernel();
-    let device = chardev::Device {
-        fault: Some(chardev::Fault::CloseMidRead),
-        ..chardev::Device::new(b"")
-    };
+    let device = chardev::Device::new(b"").with_fault(chardev::Fault::CloseMidRead);
     let dev = k.server("dev", chardev::server_with(device));
     let client = k.task("client");
     let sess = connect(&client, &dev, Style::Parallel);

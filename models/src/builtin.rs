@@ -508,10 +508,7 @@ impl Model for BuiltinModel {
             Builtin::Hangup { style } => self.run_hangup(k, &client, style, strict),
             Builtin::ServerDies { style } => {
                 let content = device_bytes(2);
-                let device = Device {
-                    fault: Some(Fault::CloseMidRead),
-                    ..Device::new(&content)
-                };
+                let device = Device::new(&content).with_fault(Fault::CloseMidRead);
                 let dev = k.server("chardev", chardev::server_with(device));
                 let sess = connect(&client, &dev, style);
                 let s = sess.clone();

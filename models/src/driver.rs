@@ -331,8 +331,11 @@ fn finding(
     let (execution, trace, violations) =
         probe.state(|s| (s.executions, s.trace.clone(), s.violations.take()));
     let message = panic_message(payload);
+    // The kernel's own report, or loom's ("deadlock; threads = ...") or shuttle's
+    // ("deadlock! blocked tasks: ...") should the kernel not have seen it first.
     let deadlocked = message.starts_with(DEADLOCK_PANIC)
-        || message.contains("deadlock")
+        || message.starts_with("deadlock;")
+        || message.starts_with("deadlock!")
         || trace
             .as_ref()
             .is_some_and(|t| t.snapshot().deadlock.is_some());

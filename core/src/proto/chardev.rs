@@ -77,6 +77,14 @@ impl Device {
             fault: None,
         }
     }
+
+    /// The same device with an injected server fault.
+    pub fn with_fault(self, fault: Fault) -> Self {
+        Device {
+            fault: Some(fault),
+            ..self
+        }
+    }
 }
 
 /// A server task description serving chardev from a device holding `data`.
