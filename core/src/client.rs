@@ -100,7 +100,7 @@ impl<P: Platform> Session<P> {
                 w.record(Event::BeginFail {
                     fibril: me,
                     sess: self.id,
-                    error: e.to_string(),
+                    error: e.clone(),
                 });
             }
             r
@@ -128,7 +128,7 @@ impl<P: Platform> Session<P> {
                 w.record(Event::HangupFail {
                     sess,
                     fibril: me,
-                    error: e.to_string(),
+                    error: e.clone(),
                 });
             }
             r
@@ -210,8 +210,12 @@ pub trait Ipc<P: Platform> {
     /// The port calls go through.
     fn port(&self) -> &Port<P>;
 
-    /// Starts a new operation named `name` with the next call (a ghost annotation for
-    /// checkers and traces; servers never see it).
+    /// Starts a new operation named `name` with the next call. Client stubs call it first:
+    /// the framework needs operation boundaries to tell whether a refused send cut an
+    /// operation in half (the server then waits for the rest, and the exchange's connection
+    /// is retired rather than handed to the next operation; see [`IpcError::Broken`]).
+    /// Without it, everything sent in an exchange counts as one operation. The name is a
+    /// ghost annotation for checkers and traces; servers never see it.
     fn op(&self, name: &'static str) {
         self.port().next_op.set(Some(name));
     }

@@ -49,7 +49,8 @@ impl fmt::Display for Errno {
 }
 
 /// Why an operation of the IPC layer or the async framework failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "error", content = "detail", rename_all = "snake_case")]
 pub enum IpcError {
     /// The task's phone table is full.
     PhoneLimit,
@@ -67,6 +68,11 @@ pub enum IpcError {
     SessionClosed,
     /// The session still has active exchanges.
     Busy,
+    /// An earlier exchange on the session's phone was cut short in the middle of an operation
+    /// (a send refused after the operation's first calls had reached the server), so the
+    /// framework closed the phone rather than let the next operation's calls be taken as the
+    /// rest of the cut one. Hang the session up and connect again.
+    Broken,
     /// The server answered with an error.
     Remote(Errno),
     /// The answer did not fit the protocol (a short or missing data transfer).
@@ -81,6 +87,7 @@ impl IpcError {
             IpcError::NoInterface | IpcError::PhoneHungUp | IpcError::Slammed => Errno::Enoent,
             IpcError::Hangup | IpcError::SessionClosed => Errno::Ehangup,
             IpcError::Busy => Errno::Ebusy,
+            IpcError::Broken => Errno::Eio,
             IpcError::Remote(e) => *e,
             IpcError::Protocol(_) => Errno::Einval,
         }
@@ -108,6 +115,9 @@ impl fmt::Display for IpcError {
             IpcError::Slammed => f.write_str("the server closed the connection (ENOENT)"),
             IpcError::SessionClosed => f.write_str("the session was hung up (EHANGUP)"),
             IpcError::Busy => f.write_str("the session has active exchanges (EBUSY)"),
+            IpcError::Broken => f.write_str(
+                "the session's phone was closed after an operation on it was cut short (EIO)",
+            ),
             IpcError::Remote(e) => write!(f, "the server answered {e}"),
             IpcError::Protocol(what) => write!(f, "protocol error: {what}"),
         }

@@ -6,7 +6,7 @@
 //! does. The table of blocked fibrils is kept the same way so that a deadlock can be explained
 //! in protocol terms after loom or shuttle has stopped the execution.
 
-use crate::error::Errno;
+use crate::error::{Errno, IpcError};
 use crate::ids::*;
 use crate::method::{Iface, Method};
 use crate::sync::{Arc, Ghost};
@@ -205,7 +205,7 @@ pub enum Event {
         /// The session.
         sess: SessId,
         /// The error it got.
-        error: String,
+        error: IpcError,
     },
     /// An exchange ended.
     ExchEnd {
@@ -214,6 +214,20 @@ pub enum Event {
         /// Its object.
         obj: ObjId,
         /// The fibril that ended it.
+        fibril: FibrilId,
+    },
+    /// An operation of an exchange was cut short: one of its sends was refused after its
+    /// earlier calls had reached the server. The framework closes the connection it ran on
+    /// (a PARALLEL clone, or the main phone of an ATOMIC or SERIALIZE session, which is then
+    /// broken) so that the next operation's calls are not taken as the rest of this one.
+    ExchBroken {
+        /// The exchange.
+        exch: ExchId,
+        /// Its session.
+        sess: SessId,
+        /// The operation that was cut short.
+        op: OpId,
+        /// The fibril whose send was refused.
         fibril: FibrilId,
     },
     /// An exchange object entered its session's cache and the task's inactive list.
@@ -253,7 +267,7 @@ pub enum Event {
         /// The fibril.
         fibril: FibrilId,
         /// The error it got.
-        error: String,
+        error: IpcError,
     },
     /// A virtual path was opened on a multiplexed connection.
     PathOpen {
@@ -307,7 +321,7 @@ pub enum Event {
         /// Its ghost tag.
         tag: Option<Tag>,
         /// The error the sender got.
-        error: String,
+        error: IpcError,
     },
     /// A call reached a server connection's queue: the order the server sees.
     Arrive {
@@ -780,6 +794,15 @@ impl fmt::Display for Event {
                 )
             }
             Event::ExchEnd { exch, obj, fibril } => write!(f, "{fibril} ended {exch} ({obj})"),
+            Event::ExchBroken {
+                exch,
+                sess,
+                op,
+                fibril,
+            } => write!(
+                f,
+                "{fibril} cut {op} of {exch} on {sess} short: its connection carries nothing more"
+            ),
             Event::CacheIn { obj, sess } => write!(f, "{obj} of {sess} cached"),
             Event::CacheOut { obj, sess, why } => {
                 write!(f, "{obj} of {sess} left the cache ({why:?})")

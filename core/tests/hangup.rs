@@ -536,7 +536,7 @@ fn sends_on_a_slammed_phone_fail_with_slammed() {
     let log = k.finish();
     let ev = &log.events;
     let phone = begin_of(ev, x).phone;
-    let fails: Vec<(Method, &str)> = ev[slammed_at..]
+    let fails: Vec<(Method, IpcError)> = ev[slammed_at..]
         .iter()
         .filter_map(|e| match e {
             Event::SendFail {
@@ -544,18 +544,17 @@ fn sends_on_a_slammed_phone_fail_with_slammed() {
                 method,
                 error,
                 ..
-            } if *p == Some(phone) => Some((*method, error.as_str())),
+            } if *p == Some(phone) => Some((*method, error.clone())),
             _ => None,
         })
         .collect();
-    let slammed = IpcError::Slammed.to_string();
     let expected = [
         chardev::WRITE,
         chardev::READ,
         chardev::WRITE,
         Method::DATA_WRITE,
     ]
-    .map(|m| (m, slammed.as_str()));
+    .map(|m| (m, IpcError::Slammed));
     assert_eq!(fails, expected, "{}", dump(ev));
     // None of them reached the server.
     assert_eq!(

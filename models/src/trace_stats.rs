@@ -3,7 +3,7 @@
 //! reclaim can show it did, and `sessions check` can say what a run covered.
 
 use sessions_core::trace::{BeginHow, CacheOut};
-use sessions_core::{Event, Method, TraceLog};
+use sessions_core::{Event, IpcError, Method, TraceLog};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -38,6 +38,8 @@ impl Coverage {
     pub const SERVER_CLOSE: &'static str = "server close";
     /// A call reached a connection that was gone.
     pub const BOUNCE: &'static str = "bounce";
+    /// An operation was cut short by a refused send and its connection retired.
+    pub const CUT_SHORT: &'static str = "cut short";
 
     /// Adds one execution's trace.
     pub fn record(&mut self, log: &TraceLog) {
@@ -66,17 +68,21 @@ impl Coverage {
                     Self::WAIT_PHONE
                 }
                 Event::WaitPath { .. } => Self::WAIT_PATH,
-                Event::HangupFail { error, .. } if error.contains("EBUSY") => Self::BUSY_HANGUP,
-                Event::BeginFail { fibril, error, .. }
-                    if waiting.contains(fibril) && error.contains("hung up") =>
-                {
-                    Self::WOKEN_BY_HANGUP
-                }
+                Event::HangupFail {
+                    error: IpcError::Busy,
+                    ..
+                } => Self::BUSY_HANGUP,
+                Event::BeginFail {
+                    fibril,
+                    error: IpcError::SessionClosed,
+                    ..
+                } if waiting.contains(fibril) => Self::WOKEN_BY_HANGUP,
                 Event::ConnClose {
                     by: sessions_core::trace::CloseBy::Server,
                     ..
                 } => Self::SERVER_CLOSE,
                 Event::Bounce { .. } => Self::BOUNCE,
+                Event::ExchBroken { .. } => Self::CUT_SHORT,
                 Event::PhoneOpen { open, .. } => {
                     self.max_open_phones = self.max_open_phones.max(*open);
                     continue;

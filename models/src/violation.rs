@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sessions_core::trace::DeadlockReport;
 use sessions_core::{
-    CallId, ConnId, ExchId, FibrilId, Method, ObjId, OpId, PathId, SessId, TaskId,
+    CallId, ConnId, ExchId, FibrilId, IpcError, Method, ObjId, OpId, PathId, SessId, TaskId,
 };
 use std::fmt;
 
@@ -50,6 +50,62 @@ impl fmt::Display for CallRef {
             write!(f, ", {e}")?;
         }
         write!(f, ", step {})", self.step)
+    }
+}
+
+/// What became of a call that an interrupted operation still owed its connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "fate", rename_all = "snake_case")]
+pub enum Fate {
+    /// The send was refused before the call reached any server.
+    Refused {
+        /// The error the sender got.
+        error: IpcError,
+    },
+    /// The call was sent but bounced off a connection that was gone.
+    Bounced {
+        /// The call.
+        call: CallId,
+    },
+}
+
+impl fmt::Display for Fate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fate::Refused { error } => write!(f, "its send was refused: {error}"),
+            Fate::Bounced { call } => write!(f, "{call} bounced off the closed connection"),
+        }
+    }
+}
+
+/// A step of an operation that never reached its connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Missing {
+    /// Its method.
+    pub method: Method,
+    /// The fibril that sent (or tried to send) it.
+    pub fibril: FibrilRef,
+    /// Its exchange, if any.
+    pub exch: Option<ExchId>,
+    /// Its operation.
+    pub op: OpId,
+    /// Its step in the operation.
+    pub step: u32,
+    /// What became of it.
+    pub fate: Fate,
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "step {} {} ({} {}",
+            self.step, self.method, self.fibril, self.op
+        )?;
+        if let Some(e) = self.exch {
+            write!(f, ", {e}")?;
+        }
+        write!(f, ")")
     }
 }
 
@@ -160,6 +216,21 @@ pub enum Violation {
         intruder: CallRef,
         /// The call of the interrupted operation that arrived after the intruder.
         after: CallRef,
+    },
+    /// A foreign call arrived while an operation was still owed a step at its connection (or
+    /// path), and that step never arrived: it was refused or bounced, so the server was left
+    /// taking whatever came next as the rest of the operation.
+    Interrupted {
+        /// The connection.
+        conn: ConnId,
+        /// The path (0 unless multiplexed).
+        path: PathId,
+        /// The interrupted operation's last call that arrived.
+        before: CallRef,
+        /// The foreign call.
+        intruder: CallRef,
+        /// The step that was due and never came.
+        missing: Missing,
     },
     /// Calls of one operation arrived in another order than they were sent.
     OutOfOrder {
@@ -303,6 +374,7 @@ impl Violation {
     pub fn checker(&self) -> Checker {
         match self {
             Violation::Mixing { .. }
+            | Violation::Interrupted { .. }
             | Violation::OutOfOrder { .. }
             | Violation::PathReused { .. }
             | Violation::Misrouted { .. } => Checker::Mixing,
@@ -331,6 +403,18 @@ impl Violation {
                 after,
                 ..
             } => vec![before.call, intruder.call, after.call],
+            Violation::Interrupted {
+                before,
+                intruder,
+                missing,
+                ..
+            } => {
+                let mut calls = vec![before.call, intruder.call];
+                if let Fate::Bounced { call } = missing.fate {
+                    calls.push(call);
+                }
+                calls
+            }
             Violation::OutOfOrder { call, .. } => vec![call.call],
             Violation::PathReused { intruder, .. } => vec![intruder.call],
             Violation::Misrouted { call, .. } => vec![call.call],
@@ -347,6 +431,7 @@ impl Violation {
     pub fn conn(&self) -> Option<ConnId> {
         match self {
             Violation::Mixing { conn, .. }
+            | Violation::Interrupted { conn, .. }
             | Violation::OutOfOrder { conn, .. }
             | Violation::PathReused { conn, .. }
             | Violation::Misrouted { conn, .. }
@@ -365,6 +450,13 @@ impl fmt::Display for Violation {
                 f,
                 "[mixing] on {conn} {path}, {intruder} arrived between {before} and {after}: \
                  the server cannot tell that it belongs to another operation"
+            ),
+            Violation::Interrupted { conn, path, before, intruder, missing } => write!(
+                f,
+                "[mixing] on {conn} {path}, {intruder} arrived after {before} while {missing} \
+                 was still due, and it never came ({}): the server takes the foreign call as the \
+                 rest of the interrupted operation",
+                missing.fate
             ),
             Violation::OutOfOrder { conn, path, call, expected_step } => write!(
                 f,

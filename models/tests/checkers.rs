@@ -354,7 +354,7 @@ fn steps_refused_or_bounced_before_arriving_leave_no_gap_in_the_order() {
             phone: Some(PhoneId(0)),
             method: DATA,
             tag: Some(a(1)),
-            error: "call limit".into(),
+            error: IpcError::CallLimit,
         })
         .call(2, DATA, a(2), C0, P0)
         .send(3, DATA, Some(a(3)))

@@ -504,7 +504,9 @@ impl Scenario {
                 any_op(&|o| matches!(o, Op::ServerHangup { session: s } if *s == session))
                     || self.servers[self.sessions[session].server].close_mid_read
             }
-            IpcError::CallLimit => {
+            // A refused send cuts an operation short and breaks an ATOMIC or SERIALIZE
+            // session: only a call limit below what the fibrils need refuses sends.
+            IpcError::CallLimit | IpcError::Broken => {
                 let need: u32 = self
                     .fibrils
                     .iter()

@@ -156,6 +156,7 @@ impl World {
             exchanges: 0,
             cache: VecDeque::new(),
             hung_up: false,
+            broken: false,
             paths_in_use: Vec::new(),
             path_waiters: VecDeque::new(),
         });
@@ -187,6 +188,7 @@ impl World {
             sess,
             obj,
             path_end: None,
+            broken: false,
         });
         self.objs[obj.index()].state = ObjState::Active(exch);
         self.sessions[sess.index()].exchanges += 1;
@@ -252,6 +254,9 @@ impl World {
                     if self.sessions[sess.index()].hung_up {
                         return Poll::Ready(Err(IpcError::SessionClosed));
                     }
+                    if self.sessions[sess.index()].broken {
+                        return Poll::Ready(Err(IpcError::Broken));
+                    }
                     if style == Style::Multiplexed {
                         sm.st = BeginSt::Path;
                         continue;
@@ -266,6 +271,10 @@ impl World {
                     if self.sessions[sess.index()].hung_up {
                         self.unlock_async(task);
                         return Poll::Ready(Err(IpcError::SessionClosed));
+                    }
+                    if self.sessions[sess.index()].broken {
+                        self.unlock_async(task);
+                        return Poll::Ready(Err(IpcError::Broken));
                     }
                     if let Some(obj) = self.take_cached(sess) {
                         let exch = self.activate(obj);
@@ -429,10 +438,13 @@ impl World {
                 EndSt::Locked => {
                     self.sessions[sess.index()].exchanges -= 1;
                     let phone = self.objs[obj.index()].phone;
-                    let dead = self.phones[phone.index()].state == PhoneState::Slammed
-                        && phone != self.sessions[sess.index()].phone;
+                    let dead = matches!(
+                        self.phones[phone.index()].state,
+                        PhoneState::Slammed | PhoneState::HungUp
+                    ) && phone != self.sessions[sess.index()].phone;
                     if dead {
-                        // The server closed this clone's connection: caching it would hand a
+                        // The server closed this clone's connection, or the framework did
+                        // because an operation on it was cut short: caching it would hand a
                         // dead phone to the next exchange. Free it instead.
                         self.objs[obj.index()].state = ObjState::Freed;
                         self.phone_hangup(me, phone);
@@ -581,6 +593,7 @@ impl World {
             path,
             op: None,
             step: 0,
+            delivered: false,
         });
         self.ctxs.len() - 1
     }
@@ -618,6 +631,7 @@ impl World {
             let c = &mut self.ctxs[ctx];
             c.op = Some(id);
             c.step = 0;
+            c.delivered = false;
         }
         let c = &mut self.ctxs[ctx];
         let tag = Tag {
@@ -628,16 +642,69 @@ impl World {
             step: c.step,
         };
         c.step += 1;
-        self.send(
-            me,
-            phone,
-            Outgoing {
+        let out = Outgoing {
+            method,
+            args,
+            data,
+            tag: Some(tag),
+            path,
+        };
+        if sess.is_some_and(|s| self.sessions[s.index()].broken) {
+            self.record(Event::SendFail {
+                fibril: me,
+                phone: Some(phone),
                 method,
-                args,
-                data,
                 tag: Some(tag),
-                path,
-            },
-        )
+                error: IpcError::Broken,
+            });
+            return Err(IpcError::Broken);
+        }
+        let sent = self.send(me, phone, out);
+        match (&sent, exch) {
+            (Ok(_), _) => self.ctxs[ctx].delivered = true,
+            (Err(_), Some(exch)) if self.ctxs[ctx].delivered && self.phone_live(phone) => {
+                self.cut_short(me, exch, tag.op)
+            }
+            (Err(_), _) => {}
+        }
+        sent
+    }
+
+    /// Whether `phone` still reaches an open connection.
+    fn phone_live(&self, phone: PhoneId) -> bool {
+        matches!(self.phones[phone.index()].state, PhoneState::Connected(c) if self.conns[c.index()].open)
+    }
+
+    /// A send of operation `op` of `exch` was refused after the operation's earlier calls
+    /// reached the server, which now waits for the rest. Whatever came next on that connection
+    /// would be taken as the rest, so the connection carries nothing more: a PARALLEL clone is
+    /// hung up now (and freed, not cached, when the exchange ends); the main phone of an ATOMIC
+    /// or SERIALIZE session is hung up now and the session is broken (later sends fail with
+    /// [`IpcError::Broken`]); a multiplexed path is ended with its exchange, as always, and
+    /// its id never carries another exchange's calls to the same path instance.
+    fn cut_short(&mut self, me: FibrilId, exch: ExchId, op: OpId) {
+        let x = &mut self.exchs[exch.index()];
+        if std::mem::replace(&mut x.broken, true) {
+            return;
+        }
+        let (sess, obj) = (x.sess, x.obj);
+        self.record(Event::ExchBroken {
+            exch,
+            sess,
+            op,
+            fibril: me,
+        });
+        match self.style(sess) {
+            Style::Multiplexed => {}
+            Style::Parallel => {
+                let phone = self.objs[obj.index()].phone;
+                self.phone_hangup(me, phone);
+            }
+            Style::Atomic | Style::Serialize => {
+                let phone = self.sessions[sess.index()].phone;
+                self.sessions[sess.index()].broken = true;
+                self.phone_hangup(me, phone);
+            }
+        }
     }
 }

@@ -149,7 +149,7 @@ impl World {
                     phone: Some(phone),
                     method: out.method,
                     tag: out.tag,
-                    error: e.to_string(),
+                    error: e.clone(),
                 });
                 return Err(e);
             }
@@ -198,7 +198,7 @@ impl World {
                 phone: via,
                 method: Method::CONNECT_ME_TO,
                 tag: None,
-                error: e.to_string(),
+                error: e.clone(),
             });
             Err(e)
         };

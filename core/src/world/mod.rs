@@ -174,6 +174,9 @@ pub(crate) struct SessRec {
     /// Cached exchange objects, oldest first.
     pub cache: VecDeque<ObjId>,
     pub hung_up: bool,
+    /// An exchange on the main phone (ATOMIC, SERIALIZE) was cut short: the phone is closed
+    /// and nothing more is sent on the session.
+    pub broken: bool,
     /// Multiplexed: path ids in use (reserved until the server confirms the path's end).
     pub paths_in_use: Vec<PathId>,
     pub path_waiters: VecDeque<FibrilId>,
@@ -198,6 +201,9 @@ pub(crate) struct ExchRec {
     pub obj: ObjId,
     /// The PATH_END call of a multiplexed exchange, once ended.
     pub path_end: Option<CallId>,
+    /// An operation of the exchange was cut short: a send was refused after the operation's
+    /// earlier calls reached the server. The exchange's connection is not handed on.
+    pub broken: bool,
 }
 
 /// Where a client's operation sends: an exchange, or a session's main phone directly.
@@ -208,6 +214,8 @@ pub(crate) struct OpCtx {
     pub path: PathId,
     pub op: Option<OpId>,
     pub step: u32,
+    /// Whether a call of the current operation reached the kernel.
+    pub delivered: bool,
 }
 
 /// Every simulated object of one kernel.

@@ -367,6 +367,7 @@ impl Facts {
                 | Event::BeginFail { fibril, .. }
                 | Event::ExchBegin { fibril, .. }
                 | Event::ExchEnd { fibril, .. }
+                | Event::ExchBroken { fibril, .. }
                 | Event::WaitPhone { fibril, .. }
                 | Event::WaitPath { fibril, .. }
                 | Event::HangupFail { fibril, .. }
@@ -686,7 +687,7 @@ impl Builder<'_> {
                 ..
             } => {
                 let lane = self.fib(*fibril);
-                let text = format!("send {method} failed: {}", errno_of(error));
+                let text = format!("send {method} failed: {}", error.errno());
                 self.warn(Some(i), Self::note_kind(lane), text, false);
             }
             Event::BeginFail {
@@ -695,7 +696,7 @@ impl Builder<'_> {
                 error,
             } => {
                 let lane = self.fib(*fibril);
-                let text = format!("begin on {sess} failed: {}", errno_of(error));
+                let text = format!("begin on {sess} failed: {}", error.errno());
                 self.warn(Some(i), Self::note_kind(lane), text, false);
             }
             Event::Receive {
@@ -783,6 +784,14 @@ impl Builder<'_> {
                     span.end = Some(row);
                 }
             }
+            Event::ExchBroken {
+                exch, op, fibril, ..
+            } => {
+                let hl = marks.exchs.contains(exch);
+                let lane = self.fib(*fibril);
+                let text = format!("{op} cut short: {exch}'s connection retired");
+                self.warn(Some(i), Self::note_kind(lane), text, hl);
+            }
             Event::WaitPhone { fibril, sess } => {
                 let lane = self.fib(*fibril);
                 let text = format!("waits for a phone for {sess}");
@@ -799,7 +808,7 @@ impl Builder<'_> {
                 error,
             } => {
                 let lane = self.fib(*fibril);
-                let text = format!("hangup of {sess} refused: {}", errno_of(error));
+                let text = format!("hangup of {sess} refused: {}", error.errno());
                 self.warn(Some(i), Self::note_kind(lane), text, false);
             }
             Event::CacheOut {
@@ -1053,14 +1062,5 @@ impl Diagram {
     pub fn alive(&self, lane: usize, row: usize) -> bool {
         let l = &self.lifelines[lane];
         l.opened_at.is_none_or(|o| o <= row) && l.closed_at.is_none_or(|c| row <= c)
-    }
-}
-
-/// The errno of an error text: errors read "what happened (ERRNO)", and a diagram keeps only the
-/// errno (the rest is in the trace).
-fn errno_of(error: &str) -> &str {
-    match (error.rfind('('), error.ends_with(')')) {
-        (Some(p), true) => &error[p + 1..error.len() - 1],
-        _ => error,
     }
 }

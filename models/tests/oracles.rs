@@ -1,0 +1,138 @@
+//! The oracles on a user's own protocol: a model written outside the harness, with its own
+//! server, judged from what its clients sent as well as from what its server received.
+#![cfg(not(loom))]
+
+mod common;
+
+use serde::{Deserialize, Serialize};
+use sessions_core::server::Conn;
+use sessions_core::sync::Platform;
+use sessions_core::{Errno, Ipc, IpcError, Kernel, KernelConfig, Method, ServerBuilder, Session};
+use sessions_core::{Iface, Style};
+use sessions_models::violation::Fate;
+use sessions_models::{Checker, Expect, Model, Violation};
+
+/// The protocol number of the two-call protocol.
+const PROTOCOL: u32 = 7;
+/// `BEGIN(x)`: the first call of an operation.
+const BEGIN: Method = Method(Method::FIRST_USER);
+/// `DATA(x)`: its second call, which must come next on the connection.
+const DATA: Method = Method(Method::FIRST_USER + 1);
+
+/// A strict server: after `BEGIN` the next call must be `DATA`; anything else and it closes
+/// the connection (the framework answers what it held with EHANGUP).
+async fn strict(mut conn: Conn) {
+    while let Some(first) = conn.get_call().await {
+        if first.method() != BEGIN {
+            first.answer_err(Errno::Einval);
+            continue;
+        }
+        match conn.get_call().await {
+            Some(second) if second.method() == DATA => {
+                second.answer(&[]);
+                first.answer(&[]);
+            }
+            _ => return,
+        }
+    }
+}
+
+/// The client stub: both calls, then both answers.
+fn two_call<P: Platform, C: Ipc<P>>(c: &C, x: u64) -> Result<(), IpcError> {
+    c.op("two-call");
+    let a = c.send(BEGIN, &[x])?;
+    let b = c.send(DATA, &[x])?;
+    a.wait_for()?;
+    b.wait_for()?;
+    Ok(())
+}
+
+/// Fibrils A and B run the two-call operation concurrently on one session of `style`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct TwoCall {
+    style: Style,
+}
+
+impl Model for TwoCall {
+    fn name(&self) -> String {
+        format!("two-call/{}", self.style)
+    }
+
+    fn config(&self) -> KernelConfig {
+        KernelConfig::default()
+    }
+
+    fn expect(&self) -> Expect {
+        match self.style {
+            Style::Atomic => Expect::Finding(Checker::Mixing),
+            _ => Expect::Pass,
+        }
+    }
+
+    fn threads(&self) -> usize {
+        3
+    }
+
+    fn run<P: Platform>(&self, k: &Kernel<P>) {
+        let server = k.server("strict", ServerBuilder::new().serve(PROTOCOL, strict));
+        let client = k.task("client");
+        let iface = Iface::new(PROTOCOL, self.style);
+        let sess = Session::connect(&client, &server, iface, 0, 0).expect("connect");
+        let fibrils: Vec<_> = [("A", 1), ("B", 2)]
+            .into_iter()
+            .map(|(name, x)| {
+                let sess = sess.clone();
+                client.spawn(name, move || two_call(&sess.begin()?, x))
+            })
+            .collect();
+        let results: Vec<Result<(), IpcError>> = fibrils
+            .into_iter()
+            .map(|f| f.join().expect("no panic"))
+            .collect();
+        if self.expect() == Expect::Pass {
+            assert_eq!(results, [Ok(()), Ok(())]);
+        }
+        sess.hangup().expect("hangup");
+    }
+}
+
+#[test]
+fn an_operation_whose_second_call_never_arrives_is_still_judged_as_mixing() {
+    let out = common::expect_as_declared(&TwoCall {
+        style: Style::Atomic,
+    });
+    let v = common::violations(&out);
+    // B's BEGIN arrived where A's DATA was due; the server closed the connection, so A's DATA
+    // never arrived: it bounced, or its send was refused on the slammed phone.
+    let Some(Violation::Interrupted {
+        before,
+        intruder,
+        missing,
+        ..
+    }) = v
+        .iter()
+        .find(|v| matches!(v, Violation::Interrupted { .. }))
+    else {
+        panic!("{v:?}")
+    };
+    assert_eq!((before.method, intruder.method), (BEGIN, BEGIN));
+    assert_ne!(before.fibril, intruder.fibril);
+    assert_eq!((missing.method, missing.step), (DATA, 1));
+    assert_eq!(missing.fibril, before.fibril);
+    assert!(
+        matches!(
+            &missing.fate,
+            Fate::Refused {
+                error: IpcError::Slammed | IpcError::PhoneHungUp
+            } | Fate::Bounced { .. }
+        ),
+        "{missing:?}"
+    );
+}
+
+#[test]
+fn the_same_protocol_with_exchanges_that_exclude_each_other_passes() {
+    for style in [Style::Serialize, Style::Parallel, Style::Multiplexed] {
+        common::expect_as_declared(&TwoCall { style });
+    }
+}
