@@ -54,6 +54,8 @@ pub enum CacheOut {
     Reclaim {
         /// The session whose begin needed the phone.
         for_sess: SessId,
+        /// The fibril whose begin it was.
+        by: FibrilId,
     },
     /// Its session hung up.
     Hangup,

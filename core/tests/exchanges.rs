@@ -285,13 +285,14 @@ fn reclaim_hangs_up_the_oldest_idle_clone_of_any_session() {
             }
         )
     });
-    assert_eq!(
-        ev[reclaim],
-        Event::CacheOut {
-            obj: b1.obj,
-            sess: s1.id(),
-            why: CacheOut::Reclaim { for_sess: s3.id() }
-        }
+    assert!(
+        matches!(&ev[reclaim], Event::CacheOut {
+            obj,
+            sess,
+            why: CacheOut::Reclaim { for_sess, .. }
+        } if *obj == b1.obj && *sess == s1.id() && *for_sess == s3.id()),
+        "{:?}",
+        ev[reclaim]
     );
     let closed = index(
         ev,
@@ -409,13 +410,12 @@ fn reclaim_never_hangs_up_a_session_main_phone() {
             )
         })
         .collect();
-    assert_eq!(
-        reclaims,
-        [&Event::CacheOut {
-            obj: bh.obj,
-            sess: par.id(),
-            why: CacheOut::Reclaim { for_sess: par.id() }
-        }],
+    assert!(
+        matches!(reclaims.as_slice(), [Event::CacheOut {
+            obj,
+            sess,
+            why: CacheOut::Reclaim { for_sess, .. }
+        }] if *obj == bh.obj && *sess == par.id() && *for_sess == par.id()),
         "{}",
         dump(ev)
     );
@@ -491,13 +491,14 @@ fn parallel_begin_waits_for_a_phone_and_wakes_when_an_exchange_ends() {
             }
         )
     });
-    assert_eq!(
-        ev[reclaim],
-        Event::CacheOut {
-            obj: bh.obj,
-            sess: sess_id,
-            why: CacheOut::Reclaim { for_sess: sess_id }
-        }
+    assert!(
+        matches!(&ev[reclaim], Event::CacheOut {
+            obj,
+            sess,
+            why: CacheOut::Reclaim { for_sess, .. }
+        } if *obj == bh.obj && *sess == sess_id && *for_sess == sess_id),
+        "{:?}",
+        ev[reclaim]
     );
     assert!(ended < reclaim && reclaim < bb.at);
     assert_eq!(count(ev, |e| matches!(e, Event::WaitPhone { .. })), 1);

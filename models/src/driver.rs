@@ -11,6 +11,7 @@
 
 use crate::check;
 use crate::model::{Expect, Model, Verdict};
+use crate::quiet;
 use crate::trace_stats::Coverage;
 use crate::violation::{report, Violation};
 use serde::{Deserialize, Serialize};
@@ -21,11 +22,12 @@ use shuttle::scheduler::{
     DataSource, DfsScheduler, PctScheduler, RandomDataSource, RandomScheduler,
     Schedule as ShuttleSchedule, Scheduler as ShuttleSchedulerTrait, Task, TaskId,
 };
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Environment variable that raises the trace level of replays and runs to `log`
@@ -254,6 +256,13 @@ pub struct Outcome {
     pub divergence: Option<String>,
     /// Which framework paths the completed executions took.
     pub coverage: Coverage,
+    /// Whether the scheduler controlled the interleaving (false on std threads, which can
+    /// neither force nor repeat one).
+    pub controlled: bool,
+    /// For a bounded exhaustive search (DFS): whether it explored every schedule.
+    pub complete: Option<bool>,
+    /// Whether the run was stopped early through [`Hooks::stop`].
+    pub interrupted: bool,
 }
 
 impl Outcome {
@@ -262,12 +271,59 @@ impl Outcome {
         self.executions as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
-    /// How the run compares with `expect`.
+    /// How the run compares with `expect`. On std threads an expected finding that did not
+    /// show is [`Verdict::Uncontrolled`]: they cannot force the interleaving that shows it.
     pub fn verdict(&self, expect: Expect) -> Verdict {
-        Verdict::of(
+        match Verdict::of(
             expect,
             self.finding.as_ref().map(|f| f.violations.as_slice()),
-        )
+        ) {
+            Verdict::Missed if !self.controlled => Verdict::Uncontrolled,
+            v => v,
+        }
+    }
+}
+
+/// What a caller can do to a run while it goes on: watch it, and stop it.
+#[derive(Clone, Default)]
+pub struct Hooks {
+    /// Called before each execution starts, outside it (never inside a model checker's
+    /// execution), with the number of executions started so far.
+    pub on_execution: Option<Arc<dyn Fn(u64) + Send + Sync>>,
+    /// Once set, no further execution starts and the run returns what it has, marked
+    /// [`Outcome::interrupted`].
+    pub stop: Option<Arc<AtomicBool>>,
+}
+
+impl fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hooks")
+            .field("on_execution", &self.on_execution.is_some())
+            .field("stop", &self.stop)
+            .finish()
+    }
+}
+
+impl Hooks {
+    /// Whether the run is to stop; otherwise announces execution `n`.
+    fn next(&self, n: u64) -> bool {
+        if self
+            .stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed))
+        {
+            return false;
+        }
+        if let Some(f) = &self.on_execution {
+            f(n);
+        }
+        true
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed))
     }
 }
 
@@ -340,21 +396,24 @@ fn finding(
             .as_ref()
             .is_some_and(|t| t.snapshot().deadlock.is_some());
     let violations = violations.unwrap_or_else(|| {
+        // Every checker runs on the trace so far; the end-state checks stay silent on a
+        // trace that did not complete. What they find comes first: it is usually why the
+        // model panicked (a stub got an error because the calls were mixed, say).
+        let mut log = trace.as_ref().map(Trace::snapshot).unwrap_or_default();
         if deadlocked {
-            // Report the deadlock, and whatever the checkers that make sense on a partial
-            // trace (mixing, answers crossed, protocol errors) see up to it.
-            let report = trace
-                .as_ref()
-                .map(|t| t.note_deadlock())
-                .unwrap_or_default();
-            let mut log = trace.as_ref().map(Trace::snapshot).unwrap_or_default();
-            log.deadlock = Some(report);
-            check::check(&log)
-        } else {
-            vec![Violation::Panic {
-                message: message.lines().next().unwrap_or_default().to_string(),
-            }]
+            log.deadlock = Some(
+                trace
+                    .as_ref()
+                    .map(|t| t.note_deadlock())
+                    .unwrap_or_default(),
+            );
+            return check::check(&log);
         }
+        check::check_panicked(
+            &log,
+            message.lines().next().unwrap_or_default().to_string(),
+            quiet::take_location(),
+        )
     });
     Finding {
         violations,
@@ -364,12 +423,7 @@ fn finding(
     }
 }
 
-fn outcome(
-    probe: &Probe,
-    elapsed: Duration,
-    finding: Option<Finding>,
-    divergence: Option<String>,
-) -> Outcome {
+fn outcome(probe: &Probe, elapsed: Duration, finding: Option<Finding>) -> Outcome {
     let (executions, coverage, last_trace) = probe.state(|s| {
         (
             s.executions,
@@ -382,36 +436,80 @@ fn outcome(
         elapsed,
         finding,
         last_trace,
-        divergence,
+        divergence: None,
         coverage,
+        controlled: true,
+        complete: None,
+        interrupted: false,
     }
 }
 
 /// Runs `model` on std threads `iterations` times, stopping at the first failure.
 pub fn run_std<M: Model>(model: &M, iterations: usize, level: TraceLevel) -> Outcome {
+    run_std_with(model, iterations, level, &Hooks::default())
+}
+
+/// [`run_std`] with hooks.
+pub fn run_std_with<M: Model>(
+    model: &M,
+    iterations: usize,
+    level: TraceLevel,
+    hooks: &Hooks,
+) -> Outcome {
     let probe = Probe::default();
     let start = Instant::now();
     let mut found = None;
-    for _ in 0..iterations {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| {
-            execute::<StdPlatform, M>(model, level, &probe)
-        })) {
+    let mut interrupted = false;
+    for n in 0..iterations as u64 {
+        if !hooks.next(n) {
+            interrupted = true;
+            break;
+        }
+        let run = quiet::run(|| {
+            catch_unwind(AssertUnwindSafe(|| {
+                execute::<StdPlatform, M>(model, level, &probe)
+            }))
+        });
+        if let Err(payload) = run {
             found = Some(finding(&probe, payload.as_ref(), None));
             break;
         }
     }
-    outcome(&probe, start.elapsed(), found, None)
+    Outcome {
+        controlled: false,
+        interrupted,
+        ..outcome(&probe, start.elapsed(), found)
+    }
 }
 
-/// Records the decisions of the scheduler it wraps.
+/// Records the decisions of the scheduler it wraps, announces each execution to the hooks,
+/// and stops after `limit` executions (saying whether the inner scheduler had more).
 struct Recorder<S> {
     inner: S,
     current: Rc<RefCell<Schedule>>,
+    hooks: Hooks,
+    started: u64,
+    limit: Option<u64>,
+    /// Set once the run ends: whether the inner scheduler had nothing more to explore.
+    exhausted: Rc<Cell<Option<bool>>>,
 }
 
 impl<S: ShuttleSchedulerTrait> ShuttleSchedulerTrait for Recorder<S> {
     fn new_execution(&mut self) -> Option<ShuttleSchedule> {
-        let s = self.inner.new_execution()?;
+        if self.limit == Some(self.started) {
+            // Ask the inner scheduler for one more only to learn whether there is one.
+            self.exhausted
+                .set(Some(self.inner.new_execution().is_none()));
+            return None;
+        }
+        if !self.hooks.next(self.started) {
+            return None;
+        }
+        let Some(s) = self.inner.new_execution() else {
+            self.exhausted.set(Some(true));
+            return None;
+        };
+        self.started += 1;
         *self.current.borrow_mut() = Schedule {
             seed: s.seed,
             steps: Vec::new(),
@@ -442,7 +540,7 @@ impl<S: ShuttleSchedulerTrait> ShuttleSchedulerTrait for Recorder<S> {
 /// Replays one schedule and says where it stops fitting the model, instead of panicking.
 struct Replayer {
     schedule: Schedule,
-    pos: usize,
+    pos: Rc<Cell<usize>>,
     started: bool,
     data: RandomDataSource,
     divergence: Rc<RefCell<Option<String>>>,
@@ -470,33 +568,30 @@ impl ShuttleSchedulerTrait for Replayer {
         _is_yielding: bool,
     ) -> Option<TaskId> {
         let ids: Vec<usize> = runnable.iter().map(|t| usize::from(t.id())).collect();
-        match self.schedule.steps.get(self.pos).copied() {
+        let pos = self.pos.get();
+        match self.schedule.steps.get(pos).copied() {
             None => {
                 let n = self.schedule.steps.len();
                 self.diverge(format!("the schedule ends after {n} steps but the execution goes on (tasks {ids:?} can run)"))
             }
-            Some(Step::Random) => {
-                let pos = self.pos;
-                self.diverge(format!("step {pos} of the schedule draws a random value but the execution switches tasks"))
-            }
+            Some(Step::Random) => self.diverge(format!(
+                "step {pos} of the schedule draws a random value but the execution switches tasks"
+            )),
             Some(Step::Task(t)) if ids.contains(&(t as usize)) => {
-                self.pos += 1;
+                self.pos.set(pos + 1);
                 Some(TaskId::from(t as usize))
             }
-            Some(Step::Task(t)) => {
-                let pos = self.pos;
-                self.diverge(format!(
-                    "step {pos} of the schedule runs task {t} but only tasks {ids:?} can run"
-                ))
-            }
+            Some(Step::Task(t)) => self.diverge(format!(
+                "step {pos} of the schedule runs task {t} but only tasks {ids:?} can run"
+            )),
         }
     }
 
     fn next_u64(&mut self) -> u64 {
-        if self.schedule.steps.get(self.pos) == Some(&Step::Random) {
-            self.pos += 1;
+        let pos = self.pos.get();
+        if self.schedule.steps.get(pos) == Some(&Step::Random) {
+            self.pos.set(pos + 1);
         } else {
-            let pos = self.pos;
             self.divergence.borrow_mut().get_or_insert(format!(
                 "step {pos} of the schedule is no random draw but the execution draws one"
             ));
@@ -518,32 +613,56 @@ pub fn run_shuttle<M: Model + Clone>(
     scheduler: &Scheduler,
     level: TraceLevel,
 ) -> Outcome {
+    run_shuttle_with(model, scheduler, level, &Hooks::default())
+}
+
+/// [`run_shuttle`] with hooks.
+pub fn run_shuttle_with<M: Model + Clone>(
+    model: &M,
+    scheduler_spec: &Scheduler,
+    level: TraceLevel,
+    hooks: &Hooks,
+) -> Outcome {
     let probe = Probe::default();
     let current = Rc::new(RefCell::new(Schedule::default()));
     let divergence = Rc::new(RefCell::new(None));
-    let scheduler: Box<dyn ShuttleSchedulerTrait> = match scheduler.clone() {
-        Scheduler::Random { seed, iterations } => Box::new(Recorder {
-            inner: RandomScheduler::new_from_seed(seed, iterations),
+    let exhausted = Rc::new(Cell::new(None));
+    let replayed = Rc::new(Cell::new(0));
+    let record = |inner: Box<dyn ShuttleSchedulerTrait>,
+                  limit: Option<usize>|
+     -> Box<dyn ShuttleSchedulerTrait> {
+        Box::new(Recorder {
+            inner: BoxedScheduler(inner),
             current: current.clone(),
-        }),
+            hooks: hooks.clone(),
+            started: 0,
+            limit: limit.map(|n| n as u64),
+            exhausted: exhausted.clone(),
+        })
+    };
+    let scheduler: Box<dyn ShuttleSchedulerTrait> = match scheduler_spec.clone() {
+        Scheduler::Random { seed, iterations } => record(
+            Box::new(RandomScheduler::new_from_seed(seed, iterations)),
+            None,
+        ),
         Scheduler::Pct {
             seed,
             depth,
             iterations,
-        } => Box::new(Recorder {
-            inner: PctScheduler::new_from_seed(seed, depth, iterations),
-            current: current.clone(),
-        }),
-        Scheduler::Dfs { max_iterations } => Box::new(Recorder {
-            inner: DfsScheduler::new(max_iterations, false),
-            current: current.clone(),
-        }),
+        } => record(
+            Box::new(PctScheduler::new_from_seed(seed, depth, iterations)),
+            None,
+        ),
+        // The bound is the recorder's, so that it can tell whether the search completed.
+        Scheduler::Dfs { max_iterations } => {
+            record(Box::new(DfsScheduler::new(None, false)), max_iterations)
+        }
         Scheduler::Replay { schedule } => {
             *current.borrow_mut() = schedule.clone();
             Box::new(Replayer {
                 data: RandomDataSource::initialize(schedule.seed),
                 schedule,
-                pos: 0,
+                pos: replayed.clone(),
                 started: false,
                 divergence: divergence.clone(),
             })
@@ -553,15 +672,39 @@ pub fn run_shuttle<M: Model + Clone>(
     let shared = Arc::new(model.clone());
     let p = probe.clone();
     let start = Instant::now();
-    let result = catch_unwind(AssertUnwindSafe(move || {
-        runner.run(move || execute::<ShuttlePlatform, M>(&shared, level, &p));
-    }));
+    let result = quiet::run(|| {
+        catch_unwind(AssertUnwindSafe(move || {
+            runner.run(move || execute::<ShuttlePlatform, M>(&shared, level, &p));
+        }))
+    });
     let elapsed = start.elapsed();
     let found = result
         .err()
         .map(|payload| finding(&probe, payload.as_ref(), Some(current.borrow().clone())));
-    let divergence = divergence.borrow().clone();
-    outcome(&probe, elapsed, found, divergence)
+    let mut divergence = divergence.borrow().clone();
+    let (is_dfs, replay_steps) = match scheduler_spec {
+        Scheduler::Dfs { .. } => (true, None),
+        Scheduler::Replay { schedule } => (false, Some(schedule.steps.len())),
+        _ => (false, None),
+    };
+    if let Some(len) = replay_steps.filter(|len| divergence.is_none() && replayed.get() < *len) {
+        // A schedule longer than the execution did not reproduce it.
+        divergence = Some(format!(
+            "the execution ended after {} of the schedule's {len} steps",
+            replayed.get()
+        ));
+    }
+    let complete = if is_dfs && found.is_none() {
+        exhausted.get()
+    } else {
+        None
+    };
+    Outcome {
+        divergence,
+        complete,
+        interrupted: hooks.stopped(),
+        ..outcome(&probe, elapsed, found)
+    }
 }
 
 /// `Box<dyn Scheduler>` without `Send`, which shuttle's own impl requires.
@@ -587,6 +730,10 @@ impl ShuttleSchedulerTrait for BoxedScheduler {
 /// Default preemption bound of the loom suite: every bug the harness's injected-bug tests plant
 /// is found within it, and every built-in model finishes in seconds (see the README).
 pub const LOOM_DEFAULT_PREEMPTIONS: usize = 3;
+
+/// Loom's branch bound when `LOOM_MAX_BRANCHES` is not set: the kernel's world lock is
+/// taken more often per execution than loom's own default of 1,000 branches allows.
+pub const LOOM_DEFAULT_BRANCHES: usize = 10_000;
 
 /// Options of a loom run beyond loom's own environment variables.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -634,7 +781,11 @@ pub fn run_loom_with<M: Model + Clone>(
         .preemption_bound
         .or(builder.preemption_bound)
         .or(Some(LOOM_DEFAULT_PREEMPTIONS));
-    builder.max_branches = builder.max_branches.max(10_000);
+    // A model's kernel takes more branches than loom's default of 1,000 allows; a bound the
+    // user set is theirs to keep.
+    if std::env::var_os("LOOM_MAX_BRANCHES").is_none() {
+        builder.max_branches = LOOM_DEFAULT_BRANCHES;
+    }
     if let Some(file) = &options.checkpoint_file {
         builder.checkpoint_file = Some(file.clone());
     }
@@ -645,14 +796,17 @@ pub fn run_loom_with<M: Model + Clone>(
     let shared = Arc::new(model.clone());
     let p = probe.clone();
     let start = Instant::now();
-    let result = catch_unwind(AssertUnwindSafe(move || {
-        builder.check(move || execute::<sessions_core::sync::LoomPlatform, M>(&shared, level, &p));
-    }));
+    let result = quiet::run(|| {
+        catch_unwind(AssertUnwindSafe(move || {
+            builder
+                .check(move || execute::<sessions_core::sync::LoomPlatform, M>(&shared, level, &p));
+        }))
+    });
     let elapsed = start.elapsed();
     let found = result
         .err()
         .map(|payload| finding(&probe, payload.as_ref(), None));
-    outcome(&probe, elapsed, found, None)
+    outcome(&probe, elapsed, found)
 }
 
 /// Runs `model` on `backend`.

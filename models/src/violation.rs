@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use sessions_core::trace::DeadlockReport;
 use sessions_core::{
-    CallId, ConnId, ExchId, FibrilId, IpcError, Method, ObjId, OpId, PathId, SessId, TaskId,
+    CallId, ConnId, ExchId, FibrilId, IpcError, Method, ObjId, OpId, PathId, PhoneId, SessId,
+    TaskId,
 };
 use std::fmt;
 
@@ -106,6 +107,108 @@ impl fmt::Display for Missing {
             write!(f, ", {e}")?;
         }
         write!(f, ")")
+    }
+}
+
+/// An earlier event of a trace that explains a later failure: the "because" line of a
+/// deadlock, a protocol error or a panic.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cause", rename_all = "snake_case")]
+pub enum Cause {
+    /// An exchange began on a connection (or path) that still owed answers to an earlier
+    /// exchange: the server handles those calls first, and the new exchange's calls wait
+    /// behind them.
+    OwedAnswers {
+        /// The exchange that began.
+        exch: ExchId,
+        /// Who began it.
+        fibril: FibrilRef,
+        /// The connection it began on.
+        conn: ConnId,
+        /// The earlier exchange.
+        earlier: ExchId,
+        /// Its calls still unanswered when the new exchange began.
+        calls: Vec<(CallId, Method)>,
+    },
+    /// An exchange object went back to the cache while a call its exchange had forgotten was
+    /// still unanswered, and a later exchange reused it: the connection was wedged behind the
+    /// forgotten call.
+    WedgedByForget {
+        /// The exchange object.
+        obj: ObjId,
+        /// The exchange that forgot the call.
+        earlier: ExchId,
+        /// The forgotten call.
+        call: CallId,
+        /// Its method.
+        method: Method,
+        /// The connection.
+        conn: ConnId,
+        /// The exchange that reused the object.
+        exch: ExchId,
+        /// Who began it.
+        fibril: FibrilRef,
+    },
+    /// A begin hung up another session's cached exchange to free a phone, and then failed
+    /// anyway.
+    ReclaimedForFailedBegin {
+        /// The fibril whose begin it was.
+        fibril: FibrilRef,
+        /// The session it began on.
+        sess: SessId,
+        /// The reclaimed exchange object.
+        obj: ObjId,
+        /// The session that lost it.
+        victim: SessId,
+        /// Why the begin failed.
+        error: IpcError,
+    },
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::OwedAnswers {
+                exch,
+                fibril,
+                conn,
+                earlier,
+                calls,
+            } => {
+                let calls: Vec<String> = calls.iter().map(|(c, m)| format!("{c} {m}")).collect();
+                write!(
+                    f,
+                    "because {exch} of {fibril} began on {conn} while it still owed {earlier} \
+                     the answers to {}: the server handles those first",
+                    calls.join(", ")
+                )
+            }
+            Cause::WedgedByForget {
+                obj,
+                earlier,
+                call,
+                method,
+                conn,
+                exch,
+                fibril,
+            } => write!(
+                f,
+                "because {obj} went back to the cache while {call} {method}, forgotten by \
+                 {earlier}, was unanswered on {conn}, and {exch} of {fibril} reused it: the \
+                 connection was wedged behind the forgotten call"
+            ),
+            Cause::ReclaimedForFailedBegin {
+                fibril,
+                sess,
+                obj,
+                victim,
+                error,
+            } => write!(
+                f,
+                "because the begin of {fibril} on {sess} reclaimed {obj} of {victim} (hanging \
+                 up its phone) and then failed anyway: {error}"
+            ),
+        }
     }
 }
 
@@ -342,6 +445,30 @@ pub enum Violation {
         /// The active exchange that lost its phone.
         exch: ExchId,
     },
+    /// Reclaim hung up a phone that is still an open session's main phone (through a cached
+    /// ATOMIC or SERIALIZE exchange, which wraps it): that session loses its connection.
+    ReclaimedMainPhone {
+        /// The reclaimed object.
+        obj: ObjId,
+        /// The phone.
+        phone: PhoneId,
+        /// The session whose main phone it is.
+        owner: SessId,
+    },
+    /// A begin reclaimed another exchange's phone although its clone had not failed for want
+    /// of a phone: reclaim frees phones, so it cannot help a clone the server refused.
+    NeedlessReclaim {
+        /// The reclaimed object.
+        obj: ObjId,
+        /// The session that lost it.
+        victim: SessId,
+        /// The session the begin was for.
+        for_sess: SessId,
+        /// The fibril whose begin reclaimed it.
+        fibril: FibrilRef,
+        /// How its last clone attempt failed (none: it made none).
+        error: Option<IpcError>,
+    },
     /// A server reported a protocol error.
     Protocol {
         /// The connection.
@@ -356,16 +483,28 @@ pub enum Violation {
         expected: String,
         /// Who sent the offending call, if it carried a tag.
         sender: Option<FibrilRef>,
+        /// Earlier events of the trace that led to it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        because: Vec<Cause>,
     },
     /// No fibril could run any more.
     Deadlock {
         /// Who was blocked where.
         report: DeadlockReport,
+        /// Earlier events of the trace that led to it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        because: Vec<Cause>,
     },
     /// The model or the system panicked.
     Panic {
         /// The panic message.
         message: String,
+        /// Where it panicked (`file:line:column`), when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        location: Option<String>,
+        /// Earlier events of the trace that led to it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        because: Vec<Cause>,
     },
 }
 
@@ -387,7 +526,9 @@ impl Violation {
             Violation::NotEnded { .. }
             | Violation::EndedTwice { .. }
             | Violation::CachedInUse { .. }
-            | Violation::ReclaimedActive { .. } => Checker::Accounting,
+            | Violation::ReclaimedActive { .. }
+            | Violation::ReclaimedMainPhone { .. }
+            | Violation::NeedlessReclaim { .. } => Checker::Accounting,
             Violation::Protocol { .. } => Checker::Protocol,
             Violation::Deadlock { .. } => Checker::Deadlock,
             Violation::Panic { .. } => Checker::Panic,
@@ -511,25 +652,72 @@ impl fmt::Display for Violation {
                 f,
                 "[accounting] reclaim hung up the phone of {obj} while {exch} was still using it"
             ),
-            Violation::Protocol { conn, path, call, method, expected, sender } => {
+            Violation::ReclaimedMainPhone { obj, phone, owner } => write!(
+                f,
+                "[accounting] reclaim hung up {phone} through {obj}, but {phone} is the main phone of {owner}, which is still open"
+            ),
+            Violation::NeedlessReclaim { obj, victim, for_sess, fibril, error } => {
+                write!(f, "[accounting] the begin of {fibril} on {for_sess} reclaimed {obj} of {victim}")?;
+                match error {
+                    Some(e) => write!(f, " after its clone failed with {e}")?,
+                    None => write!(f, " without a failed clone")?,
+                }
+                f.write_str(": reclaim frees phones, it cannot help a clone that had one")
+            }
+            Violation::Protocol { conn, path, call, method, expected, sender, .. } => {
                 write!(f, "[protocol] the server of {conn} {path} expected {expected} but got {call} {method}")?;
                 match sender {
                     Some(s) => write!(f, " from {s}"),
                     None => Ok(()),
                 }
             }
-            Violation::Deadlock { report } => write!(f, "[deadlock] {report}"),
-            Violation::Panic { message } => write!(f, "[panic] {message}"),
+            Violation::Deadlock { report, .. } => write!(f, "[deadlock] {report}"),
+            Violation::Panic {
+                message,
+                location: Some(at),
+                ..
+            } => write!(f, "[panic] {message} (at {at})"),
+            Violation::Panic {
+                message,
+                location: None,
+                ..
+            } => write!(f, "[panic] {message}"),
         }
     }
 }
 
-/// Formats a list of violations as the paragraph a failing execution panics with.
+impl Violation {
+    /// The earlier events that explain it (its "because" lines).
+    pub fn because(&self) -> &[Cause] {
+        match self {
+            Violation::Deadlock { because, .. }
+            | Violation::Panic { because, .. }
+            | Violation::Protocol { because, .. } => because,
+            _ => &[],
+        }
+    }
+
+    pub(crate) fn because_mut(&mut self) -> Option<&mut Vec<Cause>> {
+        match self {
+            Violation::Deadlock { because, .. }
+            | Violation::Panic { because, .. }
+            | Violation::Protocol { because, .. } => Some(because),
+            _ => None,
+        }
+    }
+}
+
+/// Formats a list of violations as the paragraph a failing execution panics with: one line
+/// per violation, each followed by its "because" lines.
 pub fn report(violations: &[Violation]) -> String {
     let mut s = format!("{} violation(s):", violations.len());
     for v in violations {
         s.push_str("\n  - ");
         s.push_str(&v.to_string());
+        for c in v.because() {
+            s.push_str("\n    ");
+            s.push_str(&c.to_string());
+        }
     }
     s
 }

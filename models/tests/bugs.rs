@@ -78,7 +78,7 @@ fn a_lost_wakeup_on_exchange_end_is_caught_as_a_deadlock_on_a_phone() {
     let report = v
         .iter()
         .find_map(|v| {
-            if let Violation::Deadlock { report } = v {
+            if let Violation::Deadlock { report, .. } = v {
                 Some(report)
             } else {
                 None

@@ -186,6 +186,16 @@ impl T {
             why,
         })
     }
+    /// `fibril`'s clone refused for want of a phone, as before a legitimate reclaim.
+    fn clone_refused(self, fibril: FibrilId) -> Self {
+        self.ev(Event::SendFail {
+            fibril,
+            phone: Some(PhoneId(0)),
+            method: Method::CONNECT_ME_TO,
+            tag: None,
+            error: IpcError::PhoneLimit,
+        })
+    }
     fn path_open(self, conn: ConnId, path: PathId) -> Self {
         self.ev(Event::PathOpen { conn, path })
     }
@@ -758,10 +768,12 @@ fn a_call_of_an_exchange_whose_object_is_cached_is_cached_in_use() {
 fn reclaim_of_an_active_exchange_and_unbalanced_ends_are_reported() {
     let log = T::new()
         .begin(0, 7, A, BeginHow::Cloned)
+        .clone_refused(B)
         .cache_out(
             7,
             CacheOut::Reclaim {
                 for_sess: SessId(1),
+                by: B,
             },
         )
         .end(0, 7, A)
@@ -801,10 +813,12 @@ fn the_kernel_s_orders_for_reuse_end_reclaim_and_paths_are_silent() {
         .call(2, READ, tag(B, Some(1), 1, 0), C0, P0)
         .end(1, 7, B)
         .cache_in(7)
+        .clone_refused(B)
         .cache_out(
             7,
             CacheOut::Reclaim {
                 for_sess: SessId(1),
+                by: B,
             },
         )
         .begin(2, 8, A, BeginHow::Wrapper)
@@ -849,6 +863,7 @@ fn protocol_errors_name_the_offending_call_and_its_tagged_sender() {
                 method: READ,
                 expected: "DATA_READ".into(),
                 sender: Some(fref(B)),
+                because: Vec::new(),
             },
             Violation::Protocol {
                 conn: C0,
@@ -857,6 +872,7 @@ fn protocol_errors_name_the_offending_call_and_its_tagged_sender() {
                 method: Method::PATH_END,
                 expected: "CHARDEV_READ".into(),
                 sender: None,
+                because: Vec::new(),
             },
         ]
     );
@@ -898,7 +914,13 @@ fn a_deadlock_report_is_a_violation_and_silences_end_state_checks() {
     log.deadlock = Some(report.clone());
     assert!(!check::completed(&log));
     let v = check::check(&log);
-    assert_eq!(v, vec![Violation::Deadlock { report }]);
+    assert_eq!(
+        v,
+        vec![Violation::Deadlock {
+            report,
+            because: Vec::new(),
+        }]
+    );
     assert_eq!(v[0].checker(), Checker::Deadlock);
     assert!(
         v[0].to_string()

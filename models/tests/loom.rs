@@ -99,7 +99,7 @@ fn serialize_write_while_read_deadlock_names_both_fibrils() {
         .violations
         .into_iter()
         .find_map(|v| {
-            if let sessions_models::Violation::Deadlock { report } = v {
+            if let sessions_models::Violation::Deadlock { report, .. } = v {
                 Some(report)
             } else {
                 None

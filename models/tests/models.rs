@@ -62,7 +62,7 @@ fn write_while_read_under_serialize_is_reported_as_the_deadlock_it_is() {
     let report = violations(&out)
         .into_iter()
         .find_map(|v| {
-            if let Violation::Deadlock { report } = v {
+            if let Violation::Deadlock { report, .. } = v {
                 Some(report)
             } else {
                 None

@@ -537,7 +537,10 @@ fn deadlock_is_shown() {
     let f = out.finding.expect("SERIALIZE write-while-read deadlocks");
     assert!(f.trace.deadlock.is_some());
     let report = f.trace.deadlock.clone().unwrap();
-    let vs = [Violation::Deadlock { report }];
+    let vs = [Violation::Deadlock {
+        report,
+        because: Vec::new(),
+    }];
     let d = Diagram::new(&f.trace, &vs);
     assert!(!d.deadlock.is_empty());
     assert!(
@@ -728,12 +731,10 @@ fn write_demo_files() {
     if let Some(f) = out.finding {
         let mut vs = f.violations.clone();
         if vs.is_empty() {
-            vs.extend(
-                f.trace
-                    .deadlock
-                    .clone()
-                    .map(|report| Violation::Deadlock { report }),
-            );
+            vs.extend(f.trace.deadlock.clone().map(|report| Violation::Deadlock {
+                report,
+                because: Vec::new(),
+            }));
         }
         write(
             "deadlock",

@@ -233,7 +233,7 @@ impl World {
         self.record(Event::CacheOut {
             obj: victim,
             sess: vsess,
-            why: CacheOut::Reclaim { for_sess },
+            why: CacheOut::Reclaim { for_sess, by: me },
         });
         self.objs[victim.index()].state = ObjState::Freed;
         self.phone_hangup(me, phone);

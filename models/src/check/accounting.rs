@@ -13,6 +13,12 @@
 //!   Reported once per object and exchange.
 //! - [`Violation::ReclaimedActive`]: a `CacheOut { Reclaim }` of an object still active, once
 //!   per active exchange.
+//! - [`Violation::ReclaimedMainPhone`]: a `CacheOut { Reclaim }` of an object whose phone
+//!   (from its `ExchBegin`) is the main phone of a session still open (HelenOS's suspect S1:
+//!   a cached ATOMIC or SERIALIZE exchange wraps its session's phone).
+//! - [`Violation::NeedlessReclaim`]: a `CacheOut { Reclaim }` by a fibril whose last clone
+//!   attempt did not fail for want of a phone (refused with `PhoneLimit`, or answered ELIMIT
+//!   or ENOMEM): reclaim frees phones, so it cannot help a clone the server refused.
 //! - [`Violation::EndedTwice`]: a second `ExchEnd` of one exchange, reported once.
 //! - [`Violation::NotEnded`]: in a [`completed`] trace, an exchange begun and never ended;
 //!   reported after the rest, in the order the exchanges began.
@@ -20,7 +26,9 @@
 use super::{completed, Names};
 use crate::violation::Violation;
 use sessions_core::trace::CacheOut;
-use sessions_core::{Event, ExchId, FibrilId, ObjId, SessId, TraceLog};
+use sessions_core::{
+    CallId, Errno, Event, ExchId, FibrilId, IpcError, Method, ObjId, PhoneId, SessId, TraceLog,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Runs the accounting checker on `log` and returns every violation, in trace order.
@@ -55,15 +63,54 @@ pub(crate) fn check_with(log: &TraceLog, names: &Names) -> Vec<Violation> {
             out.push(Violation::CachedInUse { obj, exch, sess });
         }
     };
+    // Per object: its phone. Per open session: its main phone.
+    let mut obj_phone: BTreeMap<ObjId, PhoneId> = BTreeMap::new();
+    let mut main_phones: BTreeMap<SessId, PhoneId> = BTreeMap::new();
+    // Per fibril: its pending clone request, and how its last clone attempt ended.
+    let mut cloning: BTreeMap<FibrilId, CallId> = BTreeMap::new();
+    let mut clone_result: BTreeMap<FibrilId, Result<(), IpcError>> = BTreeMap::new();
     for e in &log.events {
         match e {
+            Event::SessionOpen { sess, phone, .. } => {
+                main_phones.insert(*sess, *phone);
+            }
+            Event::SessionHangup { sess, .. } => {
+                main_phones.remove(sess);
+            }
+            Event::Send {
+                call,
+                fibril,
+                phone: Some(_),
+                method: Method::CONNECT_ME_TO,
+                ..
+            } => {
+                cloning.insert(*fibril, *call);
+            }
+            Event::SendFail {
+                fibril,
+                phone: Some(_),
+                method: Method::CONNECT_ME_TO,
+                error,
+                ..
+            } => {
+                clone_result.insert(*fibril, Err(error.clone()));
+            }
+            Event::Answer { call, retval, .. } => {
+                if let Some((&f, _)) = cloning.iter().find(|(_, c)| *c == call) {
+                    cloning.remove(&f);
+                    let r = retval.map_or(Ok(()), |e| Err(IpcError::from_errno(e)));
+                    clone_result.insert(f, r);
+                }
+            }
             Event::ExchBegin {
                 exch,
                 sess,
                 fibril,
                 obj,
+                phone,
                 ..
             } => {
+                obj_phone.insert(*obj, *phone);
                 let o = objs.entry(*obj).or_default();
                 if o.cached || !o.active.is_empty() {
                     in_use(&mut out, *obj, *exch, *sess);
@@ -99,13 +146,38 @@ pub(crate) fn check_with(log: &TraceLog, names: &Names) -> Vec<Violation> {
                 }
                 o.cached = true;
             }
-            Event::CacheOut { obj, why, .. } => {
+            Event::CacheOut { obj, sess, why } => {
                 let o = objs.entry(*obj).or_default();
-                if let CacheOut::Reclaim { .. } = why {
+                if let CacheOut::Reclaim { for_sess, by } = why {
                     out.extend(o.active.iter().map(|exch| Violation::ReclaimedActive {
                         obj: *obj,
                         exch: *exch,
                     }));
+                    let phone = obj_phone.get(obj).copied();
+                    if let Some((owner, phone)) = main_phones
+                        .iter()
+                        .find(|(_, p)| Some(**p) == phone)
+                        .map(|(s, p)| (*s, *p))
+                    {
+                        out.push(Violation::ReclaimedMainPhone {
+                            obj: *obj,
+                            phone,
+                            owner,
+                        });
+                    }
+                    let shortage = matches!(
+                        clone_result.get(by),
+                        Some(Err(IpcError::PhoneLimit | IpcError::Remote(Errno::Enomem)))
+                    );
+                    if !shortage {
+                        out.push(Violation::NeedlessReclaim {
+                            obj: *obj,
+                            victim: *sess,
+                            for_sess: *for_sess,
+                            fibril: names.fibril(*by),
+                            error: clone_result.get(by).and_then(|r| r.clone().err()),
+                        });
+                    }
                 }
                 o.cached = false;
             }

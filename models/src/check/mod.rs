@@ -15,9 +15,12 @@
 //!   while cached, by two exchanges at once, or reclaimed while in use.
 //! - [`protocol`]: every protocol error a server reported.
 //! - deadlock: the kernel's report of an execution where no fibril could run any more.
+//! - [`because`]: not a checker but an explainer: the earlier events behind a deadlock, a
+//!   protocol error or a panic.
 
 pub mod accounting;
 pub mod answers;
+pub mod because;
 pub mod mixing;
 mod names;
 pub mod protocol;
@@ -35,8 +38,26 @@ pub fn completed(log: &TraceLog) -> bool {
 }
 
 /// Runs every checker on `log`, in the order mixing, answers, resources, accounting,
-/// protocol, deadlock, and returns all their violations in that order.
+/// protocol, deadlock, and returns all their violations in that order, each deadlock and
+/// protocol error with the earlier events that explain it ([`because`]).
 pub fn check(log: &TraceLog) -> Vec<Violation> {
+    checked(log, None)
+}
+
+/// [`check`] on the trace of an execution that panicked with `message` (at `location`): the
+/// checkers' violations come first, as the likely reason for the panic, and the panic last.
+pub fn check_panicked(log: &TraceLog, message: String, location: Option<String>) -> Vec<Violation> {
+    checked(
+        log,
+        Some(Violation::Panic {
+            message,
+            location,
+            because: Vec::new(),
+        }),
+    )
+}
+
+fn checked(log: &TraceLog, panic: Option<Violation>) -> Vec<Violation> {
     let names = Names::new(log);
     let mut v = mixing::check_with(log, &names);
     v.extend(answers::check_with(log, &names));
@@ -45,6 +66,9 @@ pub fn check(log: &TraceLog) -> Vec<Violation> {
     v.extend(protocol::check_with(log, &names));
     v.extend(log.deadlock.iter().map(|report| Violation::Deadlock {
         report: report.clone(),
+        because: Vec::new(),
     }));
+    v.extend(panic);
+    because::explain(log, &names, &mut v);
     v
 }

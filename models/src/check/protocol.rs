@@ -31,6 +31,7 @@ pub(crate) fn check_with(log: &TraceLog, names: &Names) -> Vec<Violation> {
                     .sent(*call)
                     .and_then(|s| s.tag)
                     .map(|t| names.fibril(t.fibril)),
+                because: Vec::new(),
             }),
             _ => None,
         })

@@ -814,7 +814,7 @@ impl Builder<'_> {
             Event::CacheOut {
                 obj,
                 sess,
-                why: CacheOut::Reclaim { for_sess },
+                why: CacheOut::Reclaim { for_sess, .. },
             } => {
                 let phone = self.obj_phone.get(obj).copied();
                 let conn = phone.and_then(|p| self.facts.phone_conn.get(&p).copied());

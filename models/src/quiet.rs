@@ -1,0 +1,67 @@
+//! Quiet panics. Under a model checker a failing execution is a panic: the checkers' report,
+//! the kernel's deadlock report, a model's assertion, a stub's unexpected error. The driver
+//! catches each one and turns it into a [`Finding`](crate::Finding), so the panic hook's
+//! message, and shuttle's "Task failed, serializing schedule", would only be noise around
+//! a result the caller already has.
+//!
+//! [`run`] silences the panic hook on the calling thread while `f` runs; shuttle and loom run
+//! every modelled thread on it. What the hook would have said is kept: the location of the
+//! first panic, for [`Violation::Panic`](crate::Violation::Panic). Panics on other threads,
+//! and every panic when [`SHOW_PANICS_ENV`] is set, reach the previous hook as before.
+
+use std::cell::{Cell, RefCell};
+use std::panic;
+use std::sync::Once;
+
+/// Environment variable that keeps expected panics loud (the hook prints each one).
+pub const SHOW_PANICS_ENV: &str = "SESSIONS_SHOW_PANICS";
+
+std::thread_local! {
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+    static LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+fn install() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        // Shuttle installs its hook at its first execution, around whatever hook is set then:
+        // run one empty execution first, so that this hook wraps shuttle's.
+        shuttle::check_random(|| {}, 1);
+        let next = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if DEPTH.with(Cell::get) == 0 {
+                return next(info);
+            }
+            LOCATION.with(|l| {
+                l.borrow_mut().get_or_insert_with(|| {
+                    info.location().map(|l| l.to_string()).unwrap_or_default()
+                });
+            });
+        }));
+    });
+}
+
+/// Runs `f` with the panic hook silent on this thread.
+pub fn run<R>(f: impl FnOnce() -> R) -> R {
+    if std::env::var_os(SHOW_PANICS_ENV).is_some() {
+        return f();
+    }
+    install();
+    LOCATION.with(|l| l.borrow_mut().take());
+    struct Depth;
+    impl Drop for Depth {
+        fn drop(&mut self) {
+            DEPTH.with(|d| d.set(d.get() - 1));
+        }
+    }
+    DEPTH.with(|d| d.set(d.get() + 1));
+    let _depth = Depth;
+    f()
+}
+
+/// Where the first panic silenced since [`run`] began happened.
+pub(crate) fn take_location() -> Option<String> {
+    LOCATION
+        .with(|l| l.borrow_mut().take())
+        .filter(|l| !l.is_empty())
+}
