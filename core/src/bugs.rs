@@ -30,11 +30,18 @@ pub enum Bug {
     PathReuseEarly,
     /// The server routes calls of a multiplexed connection by connection, not by path.
     RouteByConnection,
+    /// Reclaim takes the head of the inactive list even when it wraps a session's main phone
+    /// (HelenOS's suspect S1): the session loses its connection.
+    ReclaimMainPhone,
+    /// Every clone error, not only a full phone table, makes a begin reclaim (HelenOS's
+    /// `async_exchange_begin` as written): when the server refuses clones, one begin drains
+    /// the cache of every session in the task and then waits for a phone for ever.
+    ReclaimOnRefusal,
 }
 
 impl Bug {
     /// Every bug.
-    pub const ALL: [Bug; 7] = [
+    pub const ALL: [Bug; 9] = [
         Bug::SerializeNoLock,
         Bug::CacheWhileInUse,
         Bug::ReclaimActive,
@@ -42,6 +49,8 @@ impl Bug {
         Bug::NoHangupMessage,
         Bug::PathReuseEarly,
         Bug::RouteByConnection,
+        Bug::ReclaimMainPhone,
+        Bug::ReclaimOnRefusal,
     ];
 
     /// The bug's kebab-case name.
@@ -54,6 +63,8 @@ impl Bug {
             Bug::NoHangupMessage => "no-hangup-message",
             Bug::PathReuseEarly => "path-reuse-early",
             Bug::RouteByConnection => "route-by-connection",
+            Bug::ReclaimMainPhone => "reclaim-main-phone",
+            Bug::ReclaimOnRefusal => "reclaim-on-refusal",
         }
     }
 

@@ -8,7 +8,9 @@ use crate::violation::Checker;
 use serde::{Deserialize, Serialize};
 use sessions_core::proto::chardev::{self, Device, Fault};
 use sessions_core::sync::Platform;
-use sessions_core::{Bug, Dispatch, Exchange, Ipc, IpcError, Kernel, KernelConfig, Session, Style};
+use sessions_core::{
+    Bug, Dispatch, Exchange, Iface, Ipc, IpcError, Kernel, KernelConfig, Session, Style,
+};
 use std::fmt;
 
 /// A built-in model.
@@ -57,6 +59,26 @@ pub enum Builtin {
     /// A multiplexed exchange ends before its answers arrive (like `vfs_read_short`) and the
     /// next exchange must not land on the path the server still holds.
     EarlyEnd,
+    /// A refused send cuts an operation in half: fibril A forgets a read of the empty device,
+    /// so its phone is one call short of the call limit, and its write's data call is refused
+    /// with ELIMIT after the write's first call reached the server. Then fibril B reads on
+    /// the same session. The framework must not hand A's connection, whose server waits for
+    /// the rest of the write, to B as if it were clean: under PARALLEL B gets a fresh clone,
+    /// under SERIALIZE the session is broken and B is told so, under MULTIPLEXED the path dies
+    /// with A's exchange (and B may find the shared phone at its call limit).
+    CutShort {
+        /// The session's exchange style.
+        style: Style,
+    },
+    /// A SERIALIZE and a PARALLEL session share a full phone table. The SERIALIZE session's
+    /// cached exchange, a wrapper of its main phone, heads the task's inactive list when the
+    /// PARALLEL session runs out of phones: reclaim must pass it over (HelenOS's suspect S1).
+    MixedExhaustion,
+    /// The server refuses one PARALLEL session's clones (their arguments name an interface it
+    /// does not serve, as a brokered session's would without `async_sess_args_set`), while
+    /// another session has a cached clone. The refused begin must fail at once and leave the
+    /// other session's cache alone.
+    CloneRefused,
 }
 
 /// A built-in model run with an optional injected bug and dispatch mode.
@@ -185,6 +207,11 @@ impl BuiltinModel {
             v.push(Builtin::ServerDies { style }.into());
         }
         v.push(Builtin::EarlyEnd.into());
+        for style in [Style::Serialize, Style::Parallel, Style::Multiplexed] {
+            v.push(Builtin::CutShort { style }.into());
+        }
+        v.push(Builtin::MixedExhaustion.into());
+        v.push(Builtin::CloneRefused.into());
         v.push(
             BuiltinModel::from(Builtin::SeedRead {
                 style: Style::Parallel,
@@ -200,18 +227,22 @@ impl BuiltinModel {
         Self::all().into_iter().find(|m| m.name() == name)
     }
 
-    /// The exchange style the model's sessions use (`None` for the naive phone, which uses
-    /// none).
-    pub fn style(&self) -> Option<Style> {
+    /// The exchange styles the model's sessions are about (none for the naive phone, which
+    /// uses no exchange at all; sessions that only feed data do not count).
+    pub fn styles(&self) -> Vec<Style> {
         match self.model {
             Builtin::SeedRead { style, .. }
             | Builtin::WriteWhileRead { style }
             | Builtin::ServerDies { style }
-            | Builtin::Hangup { style } => Some(style),
-            Builtin::NaivePhone => None,
-            Builtin::AtomicTwoCall => Some(Style::Atomic),
-            Builtin::PhoneExhaustion | Builtin::WaitForPhone => Some(Style::Parallel),
-            Builtin::EarlyEnd | Builtin::WaitForPath => Some(Style::Multiplexed),
+            | Builtin::Hangup { style }
+            | Builtin::CutShort { style } => vec![style],
+            Builtin::NaivePhone => vec![],
+            Builtin::AtomicTwoCall => vec![Style::Atomic],
+            Builtin::PhoneExhaustion | Builtin::WaitForPhone | Builtin::CloneRefused => {
+                vec![Style::Parallel]
+            }
+            Builtin::EarlyEnd | Builtin::WaitForPath => vec![Style::Multiplexed],
+            Builtin::MixedExhaustion => vec![Style::Serialize, Style::Parallel],
         }
     }
 
@@ -225,7 +256,10 @@ impl BuiltinModel {
 pub fn bug_checker(bug: Bug) -> Checker {
     match bug {
         Bug::SerializeNoLock | Bug::RouteByConnection | Bug::PathReuseEarly => Checker::Mixing,
-        Bug::CacheWhileInUse | Bug::ReclaimActive => Checker::Accounting,
+        Bug::CacheWhileInUse
+        | Bug::ReclaimActive
+        | Bug::ReclaimMainPhone
+        | Bug::ReclaimOnRefusal => Checker::Accounting,
         Bug::LostWakeup => Checker::Deadlock,
         Bug::NoHangupMessage => Checker::Resources,
     }
@@ -249,6 +283,8 @@ pub fn bug_model(bug: Bug) -> BuiltinModel {
             reads: 1,
         },
         Bug::PathReuseEarly => Builtin::EarlyEnd,
+        Bug::ReclaimMainPhone => Builtin::MixedExhaustion,
+        Bug::ReclaimOnRefusal => Builtin::CloneRefused,
         Bug::RouteByConnection => Builtin::SeedRead {
             style: Style::Multiplexed,
             reads: 1,
@@ -350,6 +386,9 @@ impl Model for BuiltinModel {
             Builtin::Hangup { style } => format!("hangup/{style}"),
             Builtin::ServerDies { style } => format!("server-dies/{style}"),
             Builtin::EarlyEnd => "early-end/multiplexed".into(),
+            Builtin::CutShort { style } => format!("cut-short/{style}"),
+            Builtin::MixedExhaustion => "mixed-exhaustion".into(),
+            Builtin::CloneRefused => "clone-refused".into(),
         };
         let threaded = if self.dispatch == Dispatch::Threaded {
             "+threaded"
@@ -364,7 +403,7 @@ impl Model for BuiltinModel {
 
     fn config(&self) -> KernelConfig {
         let phone_limit = match self.model {
-            Builtin::PhoneExhaustion => 3,
+            Builtin::PhoneExhaustion | Builtin::MixedExhaustion => 3,
             Builtin::WaitForPhone => 2,
             Builtin::Hangup { .. } => 4,
             _ => 8,
@@ -374,8 +413,15 @@ impl Model for BuiltinModel {
         } else {
             16
         };
+        // Two calls of a forgotten read and a write's first call fill a phone.
+        let call_limit = if matches!(self.model, Builtin::CutShort { .. }) {
+            3
+        } else {
+            KernelConfig::default().call_limit
+        };
         KernelConfig {
             phone_limit,
+            call_limit,
             path_limit,
             dispatch: self.dispatch,
             bug: self.bug,
@@ -532,6 +578,53 @@ impl Model for BuiltinModel {
                 }
                 hang_up(sess);
             }
+            Builtin::CutShort { style } => self.run_cut_short(k, &client, style, strict),
+            Builtin::MixedExhaustion => {
+                let content = device_bytes(5);
+                let dev = k.server("chardev", chardev::server(&content));
+                let ser = connect(&client, &dev, Style::Serialize);
+                let par = connect(&client, &dev, Style::Parallel);
+                // The SERIALIZE session's wrapper heads the inactive list; the PARALLEL
+                // session's clone takes the last phone.
+                let mut got = expect_ok(strict, "main", reads(&ser, 1));
+                got.extend(expect_ok(strict, "main", reads(&par, 1)));
+                let plan = [("A", &par, 1), ("B", &par, 1)];
+                let fibrils: Vec<_> = plan
+                    .iter()
+                    .map(|(name, s, n)| {
+                        let (s, n) = ((*s).clone(), *n);
+                        client.spawn(name, move || reads(&s, n))
+                    })
+                    .collect();
+                for (f, (name, ..)) in fibrils.into_iter().zip(plan) {
+                    got.extend(expect_ok(strict, name, join(f)));
+                }
+                // The SERIALIZE session still has its connection.
+                got.extend(expect_ok(strict, "main, after the reclaim", reads(&ser, 1)));
+                assert_chunks(&content, &got);
+                hang_up(ser);
+                hang_up(par);
+            }
+            Builtin::CloneRefused => {
+                let content = device_bytes(3);
+                let dev = k.server("chardev", chardev::server(&content));
+                let good = connect(&client, &dev, Style::Parallel);
+                let refused = connect(&client, &dev, Style::Parallel);
+                refused.args_set(Iface::new(0x99, Style::Parallel), 0, 0);
+                let mut got = expect_ok(strict, "main", reads(&good, 1));
+                let r = refused.clone();
+                let a = client.spawn("A", move || r.begin().map(|_| ()));
+                let g = good.clone();
+                let b = client.spawn("B", move || reads(&g, 2));
+                let began = join(a);
+                got.extend(expect_ok(strict, "B", join(b)));
+                if strict {
+                    assert_eq!(began, Err(IpcError::NoInterface), "the refused begin");
+                }
+                assert_chunks(&content, &got);
+                hang_up(good);
+                hang_up(refused);
+            }
             Builtin::EarlyEnd => {
                 let dev = k.server("chardev", chardev::server(b""));
                 let sess = connect(&client, &dev, Style::Multiplexed);
@@ -562,6 +655,49 @@ impl Model for BuiltinModel {
 }
 
 impl BuiltinModel {
+    fn run_cut_short<P: Platform>(
+        &self,
+        k: &Kernel<P>,
+        client: &sessions_core::Task<P>,
+        style: Style,
+        strict: bool,
+    ) {
+        let content = device_bytes(2);
+        let dev = k.server("chardev", chardev::server(b""));
+        let sess = connect(client, &dev, style);
+        let feeder = connect(client, &dev, Style::Parallel);
+        let s = sess.clone();
+        let a = client.spawn("A", move || -> Result<usize, IpcError> {
+            let exch = s.begin()?;
+            // A read of the empty device, forgotten: both its calls stay unanswered.
+            exch.op("chardev.read");
+            exch.send(chardev::READ, &[4])?.forget();
+            exch.send_data_read(4)?.forget();
+            // The write's first call takes the phone's last slot; its data call is refused.
+            chardev::write(&exch, b"wxyz")
+        });
+        let cut = join(a);
+        let s = sess.clone();
+        let b = client.spawn("B", move || reads(&s, 1));
+        // Data for the forgotten read and for B's, through a session of its own.
+        let exch = feeder.begin().expect("a begin with phones to spare");
+        let written = chardev::write(&exch, &content);
+        exch.end();
+        let read = join(b);
+        if strict {
+            assert_eq!(written, Ok(content.len()), "the feeder's write");
+            assert_eq!(cut, Err(IpcError::CallLimit), "fibril A's write");
+            match (style, read) {
+                (_, Ok(got)) => assert_chunks(&content, &got),
+                (Style::Serialize, Err(IpcError::Broken)) => {}
+                (Style::Multiplexed, Err(IpcError::CallLimit)) => {}
+                (_, r) => panic!("fibril B's read after the cut: {r:?}"),
+            }
+        }
+        hang_up(sess);
+        hang_up(feeder);
+    }
+
     fn run_hangup<P: Platform>(
         &self,
         k: &Kernel<P>,

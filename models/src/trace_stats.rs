@@ -22,6 +22,8 @@ impl Coverage {
     pub const CLONE: &'static str = "clone";
     /// A clone failed because the phone table was full.
     pub const CLONE_FAILED: &'static str = "clone failed";
+    /// The server refused a clone (an error answer to its `CONNECT_ME_TO`).
+    pub const CLONE_REFUSED: &'static str = "clone refused";
     /// A begin reused a cached exchange.
     pub const REUSE: &'static str = "reuse";
     /// Reclaim hung up another idle exchange's phone.
@@ -45,8 +47,23 @@ impl Coverage {
     pub fn record(&mut self, log: &TraceLog) {
         let mut seen: BTreeSet<&'static str> = BTreeSet::new();
         let mut waiting = BTreeSet::new();
+        let mut clones = BTreeSet::new();
         for e in &log.events {
             let what = match e {
+                Event::Send {
+                    call,
+                    phone: Some(_),
+                    method: Method::CONNECT_ME_TO,
+                    ..
+                } => {
+                    clones.insert(*call);
+                    continue;
+                }
+                Event::Answer {
+                    call,
+                    retval: Some(_),
+                    ..
+                } if clones.contains(call) => Self::CLONE_REFUSED,
                 Event::ExchBegin {
                     how: BeginHow::Cloned,
                     ..

@@ -155,3 +155,51 @@ fn calls_routed_by_connection_instead_of_path_are_caught_as_misrouted() {
     assert_ne!(path, expected);
     assert!(call.exch.is_some());
 }
+
+#[test]
+fn reclaim_of_a_wrapped_main_phone_is_caught_by_accounting() {
+    let v = found(Bug::ReclaimMainPhone);
+    let Some(Violation::ReclaimedMainPhone { owner, .. }) = v
+        .iter()
+        .find(|v| matches!(v, Violation::ReclaimedMainPhone { .. }))
+    else {
+        panic!("{v:?}")
+    };
+    // The victim is the SERIALIZE session, the model's first.
+    assert_eq!(owner.0, 0, "{v:?}");
+}
+
+#[test]
+fn reclaim_after_a_refused_clone_is_caught_as_needless_and_ends_in_a_wait_for_ever() {
+    let v = found(Bug::ReclaimOnRefusal);
+    let Some(Violation::NeedlessReclaim {
+        victim,
+        for_sess,
+        fibril,
+        error,
+        ..
+    }) = v
+        .iter()
+        .find(|v| matches!(v, Violation::NeedlessReclaim { .. }))
+    else {
+        panic!("{v:?}")
+    };
+    // Fibril A's begin on the refused session took the other session's cached clone.
+    assert_eq!((victim.0, for_sess.0, fibril.name.as_str()), (0, 1, "A"));
+    assert_eq!(*error, Some(sessions_core::IpcError::NoInterface));
+    // With nothing left to reclaim, A waits for a phone that no end can give it.
+    let report = v
+        .iter()
+        .find_map(|v| match v {
+            Violation::Deadlock { report, .. } => Some(report),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{v:?}"));
+    assert!(
+        report
+            .fibrils
+            .iter()
+            .any(|(_, name, w)| name == "A" && matches!(w, Wait::AvailPhone { .. })),
+        "{report}"
+    );
+}

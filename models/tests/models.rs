@@ -5,7 +5,8 @@
 mod common;
 
 use common::{expect_as_declared, violations};
-use sessions_core::{Event, Method, Style, TraceLevel};
+use sessions_core::trace::BeginHow;
+use sessions_core::{Event, Method, PathId, Style, TraceLevel};
 use sessions_models::driver::{run_shuttle, run_std, Scheduler};
 use sessions_models::trace_stats::Coverage;
 use sessions_models::{Builtin, BuiltinModel, Checker, Model, Verdict, Violation};
@@ -262,4 +263,83 @@ fn every_model_in_the_default_list_is_named_uniquely() {
             Some(n.as_str())
         );
     }
+}
+
+#[test]
+fn an_operation_cut_short_by_a_refused_send_never_hands_its_connection_on() {
+    for style in [Style::Serialize, Style::Parallel, Style::Multiplexed] {
+        let out = expect_as_declared(&model(Builtin::CutShort { style }));
+        // Every execution cut fibril A's write short.
+        let c = &out.coverage;
+        assert_eq!(c.executions_with(Coverage::CUT_SHORT), out.executions, "{c}");
+        let ev = out.last_trace.expect("a trace").events;
+        let (at, exch) = ev
+            .iter()
+            .enumerate()
+            .find_map(|(i, e)| match e {
+                Event::ExchBroken { exch, .. } => Some((i, *exch)),
+                _ => None,
+            })
+            .expect("the cut");
+        let (obj, phone, path) = ev
+            .iter()
+            .find_map(|e| match e {
+                Event::ExchBegin {
+                    exch: x,
+                    obj,
+                    phone,
+                    how,
+                    ..
+                } if *x == exch => Some((*obj, *phone, *how)),
+                _ => None,
+            })
+            .expect("its begin");
+        let path = match path {
+            BeginHow::Path(p) => p,
+            _ => PathId::CONN,
+        };
+        let conn = ev
+            .iter()
+            .find_map(|e| match e {
+                Event::ConnOpen { conn, phone: p, .. } if *p == phone => Some(*conn),
+                _ => None,
+            })
+            .expect("its connection");
+        // After the cut, no operation's call reaches that connection (or path), and no
+        // exchange takes the broken exchange's object again.
+        for e in &ev[at..] {
+            match e {
+                Event::Arrive {
+                    conn: c,
+                    path: p,
+                    tag: Some(t),
+                    call,
+                    ..
+                } if (*c, *p) == (conn, path) => {
+                    panic!("{style}: {call} of {} reached {conn} {path} after the cut", t.op)
+                }
+                Event::ExchBegin { obj: o, exch, .. } if *o == obj => {
+                    panic!("{style}: {exch} took {obj} after the cut")
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[test]
+fn reclaim_passes_over_a_cached_wrapper_of_a_main_phone() {
+    let out = expect_as_declared(&model(Builtin::MixedExhaustion));
+    let c = &out.coverage;
+    for what in [Coverage::CLONE_FAILED, Coverage::RECLAIM, Coverage::WAIT_PHONE] {
+        assert!(c.executions_with(what) > 0, "no execution had {what}: {c}");
+    }
+}
+
+#[test]
+fn a_refused_clone_fails_its_begin_and_leaves_other_sessions_cached_exchanges_alone() {
+    let out = expect_as_declared(&model(Builtin::CloneRefused));
+    let c = &out.coverage;
+    assert_eq!(c.executions_with(Coverage::CLONE_REFUSED), out.executions, "{c}");
+    assert_eq!(c.executions_with(Coverage::RECLAIM), 0, "{c}");
 }

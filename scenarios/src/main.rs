@@ -179,10 +179,14 @@ struct Row {
 
 fn style_name(m: &AnyModel) -> String {
     match m {
-        AnyModel::Builtin(b) => b
-            .style()
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| "none".into()),
+        AnyModel::Builtin(b) => match b.styles().as_slice() {
+            [] => "none".into(),
+            styles => styles
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join("+"),
+        },
         AnyModel::Scenario(s) => {
             let mut styles: Vec<String> = (0..s.sessions.len())
                 .map(|i| s.session_style(i).to_string())
@@ -306,7 +310,7 @@ fn check(args: CheckArgs) -> Result<Finish> {
     }
     if let Some(style) = args.style {
         models.retain(|m| match m {
-            AnyModel::Builtin(b) => b.style() == Some(style),
+            AnyModel::Builtin(b) => b.styles().contains(&style),
             AnyModel::Scenario(s) => (0..s.sessions.len()).any(|i| s.session_style(i) == style),
         });
     }

@@ -216,7 +216,11 @@ impl World {
 
     /// The head of the task's inactive list whose phone is no session's main phone (S1).
     fn reclaim_victim(&self, task: TaskId) -> Option<ObjId> {
-        self.tasks[task.index()].inactive.iter().copied().find(|o| {
+        let inactive = &self.tasks[task.index()].inactive;
+        if self.bug(Bug::ReclaimMainPhone) {
+            return inactive.front().copied();
+        }
+        inactive.iter().copied().find(|o| {
             let phone = self.objs[o.index()].phone;
             !self.sessions.iter().any(|s| !s.hung_up && s.phone == phone)
         })
@@ -315,6 +319,9 @@ impl World {
                             sm.st = BeginSt::AfterExch(exch, obj, BeginHow::Cloned);
                         }
                         Some(Errno::Elimit | Errno::Enomem) => sm.st = BeginSt::CloneFailed,
+                        Some(_) if self.bug(Bug::ReclaimOnRefusal) => {
+                            sm.st = BeginSt::CloneFailed
+                        }
                         Some(e) => {
                             self.unlock_async(task);
                             return Poll::Ready(Err(IpcError::from_errno(e)));
