@@ -10,7 +10,7 @@ use sessions_core::trace::{
 };
 use sessions_core::*;
 use sessions_models::check::{self, accounting, answers, mixing, protocol, resources};
-use sessions_models::violation::{CallRef, FibrilRef, Leak};
+use sessions_models::violation::{CallRef, Cause, Fate, FibrilRef, Leak, Missing};
 use sessions_models::{Checker, Violation};
 
 const A: FibrilId = FibrilId(1);
@@ -22,6 +22,7 @@ const P0: PathId = PathId(0);
 const P1: PathId = PathId(1);
 const P2: PathId = PathId(2);
 const S0: SessId = SessId(0);
+const S1: SessId = SessId(1);
 const DATA: Method = Method::DATA_READ;
 
 /// A trace under construction: task 1 (`client`, two phones) with fibrils A and B.
@@ -316,6 +317,117 @@ fn operations_in_turn_or_on_separate_connections_or_paths_are_not_mixing() {
         .call(2, READ, b(0), C0, P2)
         .call(3, DATA, a(1), C0, P1)
         .call(4, DATA, b(1), C0, P2)
+        .cut();
+    assert_eq!(mixing::check(&log), vec![]);
+}
+
+/// How a violation names a step that never arrived.
+fn missing(method: Method, t: Tag, fate: Fate) -> Missing {
+    Missing {
+        method,
+        fibril: fref(t.fibril),
+        exch: t.exch,
+        op: t.op,
+        step: t.step,
+        fate,
+    }
+}
+
+#[test]
+fn a_foreign_call_where_a_refused_step_was_due_is_an_interruption() {
+    // A's write got its first call through; its data call was refused (ELIMIT). The server
+    // still waits for it when B's read comes: B's first call is taken as A's data.
+    let (a0, a1) = (tag(A, Some(0), 0, 0), tag(A, Some(0), 0, 1));
+    let (b0, b1) = (tag(B, Some(1), 1, 0), tag(B, Some(1), 1, 1));
+    let log = T::new()
+        .call(1, WRITE, a0, C0, P0)
+        .ev(Event::SendFail {
+            fibril: A,
+            phone: Some(PhoneId(0)),
+            method: Method::DATA_WRITE,
+            tag: Some(a1),
+            error: IpcError::CallLimit,
+        })
+        .call(2, READ, b0, C0, P0)
+        .call(3, DATA, b1, C0, P0)
+        .cut();
+    assert_eq!(
+        mixing::check(&log),
+        vec![Violation::Interrupted {
+            conn: C0,
+            path: P0,
+            before: cref(1, WRITE, a0),
+            intruder: cref(2, READ, b0),
+            missing: missing(
+                Method::DATA_WRITE,
+                a1,
+                Fate::Refused {
+                    error: IpcError::CallLimit
+                }
+            ),
+        }]
+    );
+}
+
+#[test]
+fn a_foreign_call_before_the_server_closed_the_connection_is_an_interruption() {
+    // A strict server closes the connection when B's call comes where A's second call was
+    // due: A's second call never arrives, it bounces. Arrivals alone show no mixing.
+    let (a0, a1) = (tag(A, Some(0), 0, 0), tag(A, Some(0), 0, 1));
+    let b0 = tag(B, Some(1), 1, 0);
+    let log = T::new()
+        .call(1, READ, a0, C0, P0)
+        .call(2, READ, b0, C0, P0)
+        .conn_close(C0, CloseBy::Server)
+        .send(3, DATA, Some(a1))
+        .ev(Event::Bounce {
+            conn: C0,
+            call: CallId(3),
+            method: DATA,
+        })
+        .cut();
+    assert_eq!(
+        mixing::check(&log),
+        vec![Violation::Interrupted {
+            conn: C0,
+            path: P0,
+            before: cref(1, READ, a0),
+            intruder: cref(2, READ, b0),
+            missing: missing(DATA, a1, Fate::Bounced { call: CallId(3) }),
+        }]
+    );
+}
+
+#[test]
+fn an_operation_cut_short_on_a_retired_connection_or_path_interrupts_nothing() {
+    let (a0, a1) = (tag(A, Some(0), 0, 0), tag(A, Some(0), 0, 1));
+    let refused = |t| Event::SendFail {
+        fibril: A,
+        phone: Some(PhoneId(0)),
+        method: Method::DATA_WRITE,
+        tag: Some(t),
+        error: IpcError::CallLimit,
+    };
+    // The clone is hung up after the cut: its connection sees HANGUP next, and B's read goes
+    // to another connection.
+    let log = T::new()
+        .call(1, WRITE, a0, C0, P0)
+        .ev(refused(a1))
+        .hangup_arrives(2, C0)
+        .call(3, READ, tag(B, Some(1), 1, 0), C1, P0)
+        .cut();
+    assert_eq!(mixing::check(&log), vec![]);
+    // A multiplexed path dies with its exchange: the next exchange on the same path id gets
+    // a new instance of the path, which owes nothing.
+    let log = T::new()
+        .begin(0, 0, A, BeginHow::Path(P1))
+        .path_open(C0, P1)
+        .call(1, WRITE, a0, C0, P1)
+        .ev(refused(a1))
+        .path_close(C0, P1)
+        .begin(1, 1, B, BeginHow::Path(P1))
+        .path_open(C0, P1)
+        .call(2, READ, tag(B, Some(1), 1, 0), C0, P1)
         .cut();
     assert_eq!(mixing::check(&log), vec![]);
 }
@@ -886,6 +998,228 @@ fn log_without_errors(log: &TraceLog) {
         .events
         .retain(|e| !matches!(e, Event::ProtocolError { .. }));
     assert_eq!(protocol::check(&clean), vec![]);
+}
+
+#[test]
+fn reclaim_of_a_main_phone_wrapper_or_after_a_refused_clone_is_reported() {
+    let session = |sess, phone| Event::SessionOpen {
+        sess,
+        task: CLIENT,
+        iface: chardev::iface(Style::Serialize),
+        phone: PhoneId(phone),
+        conn: C0,
+    };
+    let reclaim = |by| CacheOut::Reclaim { for_sess: S1, by };
+    // Object 7 wraps the main phone of SERIALIZE session 0, which is still open.
+    let log = T::new()
+        .ev(session(S0, 0))
+        .begin(0, 7, A, BeginHow::Wrapper)
+        .end(0, 7, A)
+        .cache_in(7)
+        .clone_refused(B)
+        .cache_out(7, reclaim(B))
+        .cut();
+    assert_eq!(
+        accounting::check(&log),
+        vec![Violation::ReclaimedMainPhone {
+            obj: ObjId(7),
+            phone: PhoneId(0),
+            owner: S0,
+        }]
+    );
+    // B's clone was answered ENOENT by the server, not refused for want of a phone.
+    let log = T::new()
+        .begin(0, 7, A, BeginHow::Cloned)
+        .end(0, 7, A)
+        .cache_in(7)
+        .send(5, Method::CONNECT_ME_TO, None)
+        .ev(Event::Send {
+            call: CallId(6),
+            fibril: B,
+            phone: Some(PhoneId(3)),
+            method: Method::CONNECT_ME_TO,
+            tag: None,
+        })
+        .ev(Event::Answer {
+            call: CallId(6),
+            conn: None,
+            retval: Some(Errno::Enoent),
+            evidence: CallId(6),
+            by: AnsweredBy::Kernel,
+        })
+        .cache_out(7, reclaim(B))
+        .cut();
+    assert_eq!(
+        accounting::check(&log),
+        vec![Violation::NeedlessReclaim {
+            obj: ObjId(7),
+            victim: S0,
+            for_sess: S1,
+            fibril: fref(B),
+            error: Some(IpcError::NoInterface),
+        }]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// because
+
+/// Exchange 0 of A on object 7 (conn 0) sends a read whose two calls stay unanswered, then
+/// ends; exchange 1 of B reuses the object and sends its own read's first call.
+fn reuse_behind_owed_calls(forget: bool) -> T {
+    let (a0, a1, b0) = (
+        tag(A, Some(0), 0, 0),
+        tag(A, Some(0), 0, 1),
+        tag(B, Some(1), 1, 0),
+    );
+    let mut t = T::new()
+        .conn_open(C0, 0)
+        .begin(0, 7, A, BeginHow::Cloned)
+        .call(1, READ, a0, C0, P0)
+        .call(2, DATA, a1, C0, P0);
+    if forget {
+        t = t
+            .ev(Event::Forget {
+                call: CallId(1),
+                fibril: A,
+            })
+            .ev(Event::Forget {
+                call: CallId(2),
+                fibril: A,
+            });
+    }
+    t.end(0, 7, A)
+        .cache_in(7)
+        .cache_out(7, CacheOut::Reuse)
+        .begin(1, 7, B, BeginHow::Reused)
+        .call(3, READ, b0, C0, P0)
+}
+
+fn deadlock_of_b() -> DeadlockReport {
+    DeadlockReport {
+        fibrils: vec![(
+            B,
+            "B".into(),
+            Wait::Answer {
+                call: CallId(3),
+                method: READ,
+                conn: Some(C0),
+            },
+        )],
+        server: vec![trace::ServerWait {
+            conn: C0,
+            path: P0,
+            what: "chardev data".into(),
+        }],
+        names: vec![(A, "A".into()), (B, "B".into())],
+    }
+}
+
+#[test]
+fn a_deadlock_behind_an_earlier_exchange_s_unanswered_calls_says_so() {
+    let mut log = reuse_behind_owed_calls(false).cut();
+    log.deadlock = Some(deadlock_of_b());
+    let v = check::check(&log);
+    let because: Vec<&Cause> = v.iter().flat_map(|v| v.because()).collect();
+    assert_eq!(
+        because,
+        [&Cause::OwedAnswers {
+            exch: ExchId(1),
+            fibril: fref(B),
+            conn: C0,
+            earlier: ExchId(0),
+            calls: vec![(CallId(1), READ), (CallId(2), DATA)],
+        }]
+    );
+    assert!(
+        check::check(&log)[0].because().iter().any(|c| c
+            .to_string()
+            .starts_with("because exch1 of fibril B began on conn0")),
+        "{v:?}"
+    );
+    // Once those calls were answered, they explain nothing.
+    let mut log = reuse_behind_owed_calls(false).answer(1).answer(2).cut();
+    log.deadlock = Some(deadlock_of_b());
+    assert!(check::check(&log).iter().all(|v| v.because().is_empty()));
+}
+
+#[test]
+fn a_protocol_error_on_a_cached_exchange_wedged_by_a_forgotten_call_says_so() {
+    let log = reuse_behind_owed_calls(true)
+        .ev(Event::ProtocolError {
+            conn: C0,
+            path: P0,
+            call: CallId(3),
+            method: READ,
+            expected: "DATA_READ".into(),
+        })
+        .cut();
+    let v = check::check(&log);
+    let protocol = v
+        .iter()
+        .find(|v| v.checker() == Checker::Protocol)
+        .unwrap_or_else(|| panic!("{v:?}"));
+    assert_eq!(
+        protocol.because(),
+        [Cause::WedgedByForget {
+            obj: ObjId(7),
+            earlier: ExchId(0),
+            call: CallId(1),
+            method: READ,
+            conn: C0,
+            exch: ExchId(1),
+            fibril: fref(B),
+        }]
+    );
+}
+
+#[test]
+fn a_panic_after_a_begin_that_reclaimed_and_failed_says_so() {
+    let log = T::new()
+        .clone_refused(A)
+        .cache_out(
+            7,
+            CacheOut::Reclaim {
+                for_sess: S1,
+                by: A,
+            },
+        )
+        .ev(Event::BeginFail {
+            fibril: A,
+            sess: S1,
+            error: IpcError::NoInterface,
+        })
+        .cut();
+    let v = check::check_panicked(&log, "fibril A: begin failed".into(), None);
+    let Some(Violation::Panic { because, .. }) = v.last() else {
+        panic!("{v:?}")
+    };
+    assert_eq!(
+        because,
+        &[Cause::ReclaimedForFailedBegin {
+            fibril: fref(A),
+            sess: S1,
+            obj: ObjId(7),
+            victim: S0,
+            error: IpcError::NoInterface,
+        }]
+    );
+}
+
+#[test]
+fn a_panicked_execution_is_checked_and_its_findings_come_before_the_panic() {
+    // The design note's mixed order, then the model panicked on the error it caused.
+    let (a0, a1) = (tag(A, Some(0), 0, 0), tag(A, Some(0), 0, 1));
+    let b0 = tag(B, Some(1), 1, 0);
+    let log = T::new()
+        .call(1, READ, a0, C0, P0)
+        .call(2, READ, b0, C0, P0)
+        .call(3, DATA, a1, C0, P0)
+        .cut();
+    let v = check::check_panicked(&log, "fibril B: EINVAL".into(), Some("m.rs:1:1".into()));
+    let kinds: Vec<Checker> = v.iter().map(Violation::checker).collect();
+    assert_eq!(kinds, [Checker::Mixing, Checker::Panic]);
+    assert_eq!(v[1].to_string(), "[panic] fibril B: EINVAL (at m.rs:1:1)");
 }
 
 // ---------------------------------------------------------------------------------------

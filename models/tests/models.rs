@@ -271,7 +271,11 @@ fn an_operation_cut_short_by_a_refused_send_never_hands_its_connection_on() {
         let out = expect_as_declared(&model(Builtin::CutShort { style }));
         // Every execution cut fibril A's write short.
         let c = &out.coverage;
-        assert_eq!(c.executions_with(Coverage::CUT_SHORT), out.executions, "{c}");
+        assert_eq!(
+            c.executions_with(Coverage::CUT_SHORT),
+            out.executions,
+            "{c}"
+        );
         let ev = out.last_trace.expect("a trace").events;
         let (at, exch) = ev
             .iter()
@@ -316,7 +320,10 @@ fn an_operation_cut_short_by_a_refused_send_never_hands_its_connection_on() {
                     call,
                     ..
                 } if (*c, *p) == (conn, path) => {
-                    panic!("{style}: {call} of {} reached {conn} {path} after the cut", t.op)
+                    panic!(
+                        "{style}: {call} of {} reached {conn} {path} after the cut",
+                        t.op
+                    )
                 }
                 Event::ExchBegin { obj: o, exch, .. } if *o == obj => {
                     panic!("{style}: {exch} took {obj} after the cut")
@@ -331,7 +338,11 @@ fn an_operation_cut_short_by_a_refused_send_never_hands_its_connection_on() {
 fn reclaim_passes_over_a_cached_wrapper_of_a_main_phone() {
     let out = expect_as_declared(&model(Builtin::MixedExhaustion));
     let c = &out.coverage;
-    for what in [Coverage::CLONE_FAILED, Coverage::RECLAIM, Coverage::WAIT_PHONE] {
+    for what in [
+        Coverage::CLONE_FAILED,
+        Coverage::RECLAIM,
+        Coverage::WAIT_PHONE,
+    ] {
         assert!(c.executions_with(what) > 0, "no execution had {what}: {c}");
     }
 }
@@ -340,6 +351,10 @@ fn reclaim_passes_over_a_cached_wrapper_of_a_main_phone() {
 fn a_refused_clone_fails_its_begin_and_leaves_other_sessions_cached_exchanges_alone() {
     let out = expect_as_declared(&model(Builtin::CloneRefused));
     let c = &out.coverage;
-    assert_eq!(c.executions_with(Coverage::CLONE_REFUSED), out.executions, "{c}");
+    assert_eq!(
+        c.executions_with(Coverage::CLONE_REFUSED),
+        out.executions,
+        "{c}"
+    );
     assert_eq!(c.executions_with(Coverage::RECLAIM), 0, "{c}");
 }

@@ -319,9 +319,7 @@ impl World {
                             sm.st = BeginSt::AfterExch(exch, obj, BeginHow::Cloned);
                         }
                         Some(Errno::Elimit | Errno::Enomem) => sm.st = BeginSt::CloneFailed,
-                        Some(_) if self.bug(Bug::ReclaimOnRefusal) => {
-                            sm.st = BeginSt::CloneFailed
-                        }
+                        Some(_) if self.bug(Bug::ReclaimOnRefusal) => sm.st = BeginSt::CloneFailed,
                         Some(e) => {
                             self.unlock_async(task);
                             return Poll::Ready(Err(IpcError::from_errno(e)));
