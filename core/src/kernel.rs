@@ -8,7 +8,7 @@
 
 use crate::ids::{FibrilId, TaskId};
 use crate::server::{ServerBuilder, ServerRef};
-use crate::sync::{self, Arc, Condvar, JoinHandle, Mutex, MutexGuard, Platform};
+use crate::sync::{self, Arc, Condvar, Ghost, JoinHandle, Mutex, MutexGuard, Platform};
 use crate::trace::{DeadlockReport, Event, Finish, Trace, TraceLog, Wait};
 use crate::world::{run_one, World};
 use crate::{Dispatch, KernelConfig};
@@ -18,13 +18,42 @@ use std::task::Poll;
 /// The prefix of the panic message a fibril reports a deadlock with.
 pub const DEADLOCK_PANIC: &str = "sessions: deadlock:";
 
+/// The panic payload of a fibril stopped because another fibril panicked first (see
+/// [`Kernel::abort`]); [`Kernel::failure`] says what that first panic was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Aborted;
+
+impl fmt::Display for Aborted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("sessions: another fibril panicked first; this one stops")
+    }
+}
+
+/// The text of a panic payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if payload.is::<Aborted>() {
+        Aborted.to_string()
+    } else {
+        "a panic with a non-text payload".to_string()
+    }
+}
+
 /// How many handler polls one critical section may run before the server is declared to spin.
 const MAX_POLLS_PER_SETTLE: u32 = 1_000_000;
+
+/// What a fibril's thread returns: the fibril's value, or the panic that ended it. The
+/// thread itself never unwinds out of its closure, so the backend sees every thread end
+/// normally: a failing execution is data for the harness, not a crash for the model checker.
+type Joined<T> = Result<T, sync::Panic>;
 
 pub(crate) struct Slot<P: Platform> {
     pub world: Option<Box<World>>,
     cvs: Vec<Arc<Condvar<P>>>,
-    dispatchers: Vec<(FibrilId, JoinHandle<P, ()>)>,
+    dispatchers: Vec<(FibrilId, JoinHandle<P, Joined<()>>)>,
 }
 
 impl<P: Platform> Slot<P> {
@@ -37,6 +66,8 @@ struct Inner<P: Platform> {
     slot: Mutex<P, Slot<P>>,
     trace: Trace,
     dispatch: Dispatch,
+    /// The message of the first fibril panic (ghost: read only by the harness).
+    failure: Ghost<Option<String>>,
 }
 
 /// A simulated microkernel with its tasks, phones, connections and fibrils, on backend `P`.
@@ -83,6 +114,7 @@ impl<P: Platform> Kernel<P> {
                 slot: Mutex::new(slot),
                 trace,
                 dispatch,
+                failure: Ghost::new(None),
             }),
         }
     }
@@ -131,7 +163,8 @@ impl<P: Platform> Kernel<P> {
     /// Polls `f` under the lock until it is ready, sleeping while the fibril is parked.
     ///
     /// # Panics
-    /// With a message starting with [`DEADLOCK_PANIC`] when the world deadlocks.
+    /// With a message starting with [`DEADLOCK_PANIC`] when the world deadlocks, and with an
+    /// [`Aborted`] payload once the execution was aborted.
     pub(crate) fn block_on<R>(&self, mut f: impl FnMut(&mut World, FibrilId) -> Poll<R>) -> R {
         let me = Self::current();
         let mut g = self.lock();
@@ -140,16 +173,43 @@ impl<P: Platform> Kernel<P> {
                 drop(g);
                 self.panic_deadlock();
             }
+            if g.w().aborted {
+                drop(g);
+                std::panic::panic_any(Aborted);
+            }
             let r = f(g.w(), me);
             self.settle(&mut g);
             if let Poll::Ready(v) = r {
                 return v;
             }
-            while g.w().is_parked(me) && !g.w().deadlocked {
+            while g.w().is_parked(me) && !g.w().deadlocked && !g.w().aborted {
                 let cv = g.cvs[me.index()].clone();
                 g = cv.wait(g);
             }
         }
+    }
+
+    /// Ends the execution early, as after a panic: every fibril parked in the kernel wakes and
+    /// every fibril stops (panics with [`Aborted`]) at its next wait, so that all their
+    /// threads end. A fibril that panics aborts the kernel itself; a model's main fibril that
+    /// panics is the harness's to abort.
+    pub fn abort(&self) {
+        self.with(|w, _| w.abort());
+    }
+
+    /// The message of the first panic of a fibril other than the main one, if any.
+    pub fn failure(&self) -> Option<String> {
+        self.inner.failure.with(|f| f.clone())
+    }
+
+    /// Records the first real panic of a fibril.
+    fn note_failure(&self, payload: &(dyn std::any::Any + Send)) {
+        if payload.is::<Aborted>() {
+            return;
+        }
+        self.inner
+            .failure
+            .with(|f| f.get_or_insert_with(|| panic_message(payload)).clone());
     }
 
     fn panic_deadlock(&self) -> ! {
@@ -208,7 +268,12 @@ impl<P: Platform> Kernel<P> {
         }
     }
 
-    fn spawn_raw<F, T>(&self, task: TaskId, name: String, f: F) -> (FibrilId, JoinHandle<P, T>)
+    fn spawn_raw<F, T>(
+        &self,
+        task: TaskId,
+        name: String,
+        f: F,
+    ) -> (FibrilId, JoinHandle<P, Joined<T>>)
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
@@ -223,11 +288,16 @@ impl<P: Platform> Kernel<P> {
         let handle = sync::spawn::<P, _, _>(name, move || {
             P::set_fibril_slot(id.0 as u64);
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-            k.with(|w, _| w.fibril_exit(id, r.is_err()));
-            match r {
-                Ok(v) => v,
-                Err(panic) => std::panic::resume_unwind(panic),
+            if let Err(panic) = &r {
+                k.note_failure(panic.as_ref());
             }
+            k.with(|w, _| {
+                w.fibril_exit(id, r.is_err());
+                if r.is_err() {
+                    w.abort();
+                }
+            });
+            r
         });
         (id, handle)
     }
@@ -269,7 +339,7 @@ impl<P: Platform> Kernel<P> {
         };
         for (id, handle) in dispatchers {
             self.block_on(|w, me| w.join_poll(me, id));
-            if let Err(panic) = handle.join() {
+            if let Err(panic) = handle.join().and_then(|r| r) {
                 std::panic::resume_unwind(panic);
             }
         }
@@ -337,7 +407,7 @@ impl<P: Platform> Task<P> {
 pub struct Fibril<P: Platform, T: Send + 'static> {
     k: Kernel<P>,
     id: FibrilId,
-    handle: JoinHandle<P, T>,
+    handle: JoinHandle<P, Joined<T>>,
 }
 
 impl<P: Platform, T: Send + 'static> fmt::Debug for Fibril<P, T> {
@@ -356,7 +426,7 @@ impl<P: Platform, T: Send + 'static> Fibril<P, T> {
     pub fn join(self) -> Result<T, sync::Panic> {
         let id = self.id;
         self.k.block_on(|w, me| w.join_poll(me, id));
-        self.handle.join()
+        self.handle.join().and_then(|r| r)
     }
 }
 

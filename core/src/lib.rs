@@ -57,7 +57,7 @@ pub use bugs::Bug;
 pub use client::{Aid, Exchange, Ipc, RawPhone, Reply, Session};
 pub use error::{Errno, HangupError, IpcError};
 pub use ids::*;
-pub use kernel::{Fibril, Kernel, Task, DEADLOCK_PANIC};
+pub use kernel::{panic_message, Aborted, Fibril, Kernel, Task, DEADLOCK_PANIC};
 pub use method::{Iface, Method, Style};
 pub use server::{Call, Conn, DataRead, DataWrite, ServerBuilder, ServerRef};
 pub use trace::{Event, Tag, Trace, TraceLevel, TraceLog};

@@ -134,7 +134,27 @@ impl<'de> Deserialize<'de> for BuiltinModel {
             Some(x) => Some(serde_json::from_value(x).map_err(D::Error::custom)?),
             None => None,
         };
-        let model = serde_json::from_value(v).map_err(D::Error::custom)?;
+        let given: Vec<String> = map.keys().cloned().collect();
+        let model: Builtin = serde_json::from_value(v).map_err(D::Error::custom)?;
+        // Serde takes unknown keys beside a unit variant's tag silently: refuse every key the
+        // model does not have.
+        let own = serde_json::to_value(model).map_err(D::Error::custom)?;
+        if let Some(extra) = given.iter().find(|k| own.get(k.as_str()).is_none()) {
+            let name = own.get("model").and_then(|m| m.as_str()).unwrap_or("?");
+            let mut params: Vec<&str> = own
+                .as_object()
+                .into_iter()
+                .flat_map(|o| o.keys())
+                .map(String::as_str)
+                .filter(|k| *k != "model")
+                .chain(["dispatch", "bug"])
+                .collect();
+            params.sort_unstable();
+            return Err(D::Error::custom(format!(
+                "model `{name}` has no parameter `{extra}` (it takes {})",
+                params.join(", ")
+            )));
+        }
         Ok(BuiltinModel {
             model,
             dispatch,

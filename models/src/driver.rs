@@ -13,11 +13,11 @@ use crate::check;
 use crate::model::{Expect, Model, Verdict};
 use crate::quiet;
 use crate::trace_stats::Coverage;
-use crate::violation::{report, Violation};
+use crate::violation::Violation;
 use serde::{Deserialize, Serialize};
 use sessions_core::sync::{Arc, Ghost, Platform, ShuttlePlatform, StdPlatform};
 use sessions_core::trace::Trace;
-use sessions_core::{Kernel, TraceLevel, TraceLog, DEADLOCK_PANIC};
+use sessions_core::{panic_message, Aborted, Kernel, TraceLevel, TraceLog, DEADLOCK_PANIC};
 use shuttle::scheduler::{
     DataSource, DfsScheduler, PctScheduler, RandomDataSource, RandomScheduler,
     Schedule as ShuttleSchedule, Scheduler as ShuttleSchedulerTrait, Task, TaskId,
@@ -327,13 +327,14 @@ impl Hooks {
     }
 }
 
-/// Ghost state a driver shares with its executions: it survives a panic that aborts an
-/// execution, so the driver can explain it.
+/// Ghost state a driver shares with its executions: it outlives each execution, so the
+/// driver can explain the one that failed.
 #[derive(Default)]
 struct ProbeState {
     executions: u64,
     coverage: Coverage,
     trace: Option<Trace>,
+    /// What the failed execution showed; set once, and the run stops.
     violations: Option<Vec<Violation>>,
 }
 
@@ -344,11 +345,20 @@ impl Probe {
     fn state<R>(&self, f: impl FnOnce(&mut ProbeState) -> R) -> R {
         self.0.with(f)
     }
+
+    fn failed(&self) -> bool {
+        self.state(|s| s.violations.is_some())
+    }
 }
 
-/// Runs one execution of `model` on backend `P` and checks it; panics with the report if it
-/// fails.
-fn execute<P: Platform, M: Model>(model: &M, level: TraceLevel, probe: &Probe) {
+/// Runs one execution of `model` on backend `P` and checks it. Returns whether it failed;
+/// what it showed is then in the probe.
+///
+/// A failing execution does not unwind out of here: a panic of the model (the kernel's
+/// deadlock report, a model's assertion, a fibril's panic) is caught, the kernel is aborted so
+/// that every other fibril's thread ends too, and the backend sees the execution end normally.
+/// The driver then stops the run. So shuttle and loom have nothing of their own to report.
+fn execute<P: Platform, M: Model>(model: &M, level: TraceLevel, probe: &Probe) -> bool {
     let mut config = model.config();
     config.trace = level;
     let k = Kernel::<P>::new(config);
@@ -357,70 +367,77 @@ fn execute<P: Platform, M: Model>(model: &M, level: TraceLevel, probe: &Probe) {
         s.trace = Some(k.trace().clone());
         s.violations = None;
     });
-    model.run(&k);
-    let log = k.finish();
-    probe.state(|s| s.coverage.record(&log));
-    let violations = check::check(&log);
-    if !violations.is_empty() {
-        let text = report(&violations);
-        probe.state(|s| s.violations = Some(violations));
-        panic!("{text}");
+    let run = catch_unwind(AssertUnwindSafe(|| {
+        model.run(&k);
+        k.finish()
+    }));
+    let violations = match run {
+        Ok(log) => {
+            probe.state(|s| s.coverage.record(&log));
+            check::check(&log)
+        }
+        Err(payload) => {
+            k.abort();
+            let message = match (payload.is::<Aborted>(), k.failure()) {
+                (true, Some(first)) => first,
+                _ => panic_message(payload.as_ref()),
+            };
+            failed(k.trace(), &message)
+        }
+    };
+    if violations.is_empty() {
+        return false;
     }
+    probe.state(|s| s.violations = Some(violations));
+    true
 }
 
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else if let Some(s) = payload.downcast_ref::<&str>() {
-        s.to_string()
-    } else {
-        "a panic with a non-text payload".to_string()
-    }
-}
-
-/// Turns an execution's panic into a finding.
-fn finding(
-    probe: &Probe,
-    payload: &(dyn std::any::Any + Send),
-    schedule: Option<Schedule>,
-) -> Finding {
-    let (execution, trace, violations) =
-        probe.state(|s| (s.executions, s.trace.clone(), s.violations.take()));
-    let message = panic_message(payload);
+/// What the checkers see in the trace of an execution that ended with a panic saying
+/// `message`.
+fn failed(trace: &Trace, message: &str) -> Vec<Violation> {
     // The kernel's own report, or loom's ("deadlock; threads = ...") or shuttle's
     // ("deadlock! blocked tasks: ...") should the kernel not have seen it first.
     let deadlocked = message.starts_with(DEADLOCK_PANIC)
         || message.starts_with("deadlock;")
         || message.starts_with("deadlock!")
-        || trace
-            .as_ref()
-            .is_some_and(|t| t.snapshot().deadlock.is_some());
-    let violations = violations.unwrap_or_else(|| {
-        // Every checker runs on the trace so far; the end-state checks stay silent on a
-        // trace that did not complete. What they find comes first: it is usually why the
-        // model panicked (a stub got an error because the calls were mixed, say).
-        let mut log = trace.as_ref().map(Trace::snapshot).unwrap_or_default();
-        if deadlocked {
-            log.deadlock = Some(
-                trace
-                    .as_ref()
-                    .map(|t| t.note_deadlock())
-                    .unwrap_or_default(),
-            );
-            return check::check(&log);
+        || trace.snapshot().deadlock.is_some();
+    // Every checker runs on the trace so far; the end-state checks stay silent on a trace
+    // that did not complete. What they find comes first: it is usually why the model
+    // panicked (a stub got an error because the calls were mixed, say).
+    let mut log = trace.snapshot();
+    if deadlocked {
+        log.deadlock = Some(trace.note_deadlock());
+        return check::check(&log);
+    }
+    check::check_panicked(
+        &log,
+        message.lines().next().unwrap_or_default().to_string(),
+        quiet::take_location(),
+    )
+}
+
+/// The finding of a run whose execution failed, from the probe; or, when the backend itself
+/// failed the execution (its own deadlock detection, say) with `payload`, from that.
+fn finding(
+    probe: &Probe,
+    payload: Option<&(dyn std::any::Any + Send)>,
+    schedule: Option<Schedule>,
+) -> Option<Finding> {
+    let (execution, trace, violations) =
+        probe.state(|s| (s.executions, s.trace.clone(), s.violations.take()));
+    let violations = match (violations, payload) {
+        (Some(v), _) => v,
+        (None, Some(payload)) => {
+            failed(&trace.clone().unwrap_or_default(), &panic_message(payload))
         }
-        check::check_panicked(
-            &log,
-            message.lines().next().unwrap_or_default().to_string(),
-            quiet::take_location(),
-        )
-    });
-    Finding {
+        (None, None) => return None,
+    };
+    Some(Finding {
         violations,
         trace: trace.map(|t| t.snapshot()).unwrap_or_default(),
         schedule,
         execution,
-    }
+    })
 }
 
 fn outcome(probe: &Probe, elapsed: Duration, finding: Option<Finding>) -> Outcome {
@@ -470,9 +487,16 @@ pub fn run_std_with<M: Model>(
                 execute::<StdPlatform, M>(model, level, &probe)
             }))
         });
-        if let Err(payload) = run {
-            found = Some(finding(&probe, payload.as_ref(), None));
-            break;
+        match run {
+            Ok(false) => {}
+            Ok(true) => {
+                found = finding(&probe, None, None);
+                break;
+            }
+            Err(payload) => {
+                found = finding(&probe, Some(payload.as_ref()), None);
+                break;
+            }
         }
     }
     Outcome {
@@ -487,6 +511,8 @@ pub fn run_std_with<M: Model>(
 struct Recorder<S> {
     inner: S,
     current: Rc<RefCell<Schedule>>,
+    /// The run stops once an execution failed.
+    probe: Probe,
     hooks: Hooks,
     started: u64,
     limit: Option<u64>,
@@ -496,6 +522,9 @@ struct Recorder<S> {
 
 impl<S: ShuttleSchedulerTrait> ShuttleSchedulerTrait for Recorder<S> {
     fn new_execution(&mut self) -> Option<ShuttleSchedule> {
+        if self.probe.failed() {
+            return None;
+        }
         if self.limit == Some(self.started) {
             // Ask the inner scheduler for one more only to learn whether there is one.
             self.exhausted
@@ -540,6 +569,9 @@ impl<S: ShuttleSchedulerTrait> ShuttleSchedulerTrait for Recorder<S> {
 /// Replays one schedule and says where it stops fitting the model, instead of panicking.
 struct Replayer {
     schedule: Schedule,
+    /// Once the execution failed, what is left of it (fibrils unwinding) needs no schedule:
+    /// a file recorded where the execution stopped at the failure still replays.
+    probe: Probe,
     pos: Rc<Cell<usize>>,
     started: bool,
     data: RandomDataSource,
@@ -570,6 +602,7 @@ impl ShuttleSchedulerTrait for Replayer {
         let ids: Vec<usize> = runnable.iter().map(|t| usize::from(t.id())).collect();
         let pos = self.pos.get();
         match self.schedule.steps.get(pos).copied() {
+            None if self.probe.failed() => ids.first().map(|t| TaskId::from(*t)),
             None => {
                 let n = self.schedule.steps.len();
                 self.diverge(format!("the schedule ends after {n} steps but the execution goes on (tasks {ids:?} can run)"))
@@ -634,6 +667,7 @@ pub fn run_shuttle_with<M: Model + Clone>(
         Box::new(Recorder {
             inner: BoxedScheduler(inner),
             current: current.clone(),
+            probe: probe.clone(),
             hooks: hooks.clone(),
             started: 0,
             limit: limit.map(|n| n as u64),
@@ -660,6 +694,7 @@ pub fn run_shuttle_with<M: Model + Clone>(
         Scheduler::Replay { schedule } => {
             *current.borrow_mut() = schedule.clone();
             Box::new(Replayer {
+                probe: probe.clone(),
                 data: RandomDataSource::initialize(schedule.seed),
                 schedule,
                 pos: replayed.clone(),
@@ -674,13 +709,17 @@ pub fn run_shuttle_with<M: Model + Clone>(
     let start = Instant::now();
     let result = quiet::run(|| {
         catch_unwind(AssertUnwindSafe(move || {
-            runner.run(move || execute::<ShuttlePlatform, M>(&shared, level, &p));
+            runner.run(move || {
+                execute::<ShuttlePlatform, M>(&shared, level, &p);
+            });
         }))
     });
     let elapsed = start.elapsed();
-    let found = result
-        .err()
-        .map(|payload| finding(&probe, payload.as_ref(), Some(current.borrow().clone())));
+    let schedule = Some(current.borrow().clone());
+    let found = match &result {
+        Ok(()) => finding(&probe, None, schedule),
+        Err(payload) => finding(&probe, Some(payload.as_ref()), schedule),
+    };
     let mut divergence = divergence.borrow().clone();
     let (is_dfs, replay_steps) = match scheduler_spec {
         Scheduler::Dfs { .. } => (true, None),
@@ -798,14 +837,19 @@ pub fn run_loom_with<M: Model + Clone>(
     let start = Instant::now();
     let result = quiet::run(|| {
         catch_unwind(AssertUnwindSafe(move || {
-            builder
-                .check(move || execute::<sessions_core::sync::LoomPlatform, M>(&shared, level, &p));
+            builder.check(move || {
+                // Loom explores until an execution panics: stop it at the first failure.
+                if execute::<sessions_core::sync::LoomPlatform, M>(&shared, level, &p) {
+                    panic!("sessions: the execution failed");
+                }
+            });
         }))
     });
     let elapsed = start.elapsed();
-    let found = result
-        .err()
-        .map(|payload| finding(&probe, payload.as_ref(), None));
+    let found = match &result {
+        Ok(()) => None,
+        Err(payload) => finding(&probe, Some(payload.as_ref()), None),
+    };
     outcome(&probe, elapsed, found)
 }
 

@@ -22,6 +22,10 @@ pub const FORMAT: u32 = 1;
 /// The harness that writes files: package name and version.
 pub const HARNESS: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"));
 
+/// The largest failure or scenario file read (64 MiB): a larger one is refused before it is
+/// read whole.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
 /// A failing execution, ready to be saved and replayed.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -88,6 +92,16 @@ pub enum FailureError {
         /// Where and how.
         message: String,
     },
+    /// The file is larger than [`MAX_FILE_BYTES`].
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is not UTF-8 text.
+    NotText {
+        /// The file.
+        path: PathBuf,
+    },
 }
 
 impl fmt::Display for FailureError {
@@ -107,17 +121,47 @@ impl fmt::Display for FailureError {
                 f,
                 "the schedule no longer fits the model ({message}); the model or the system changed since the file was written"
             ),
+            FailureError::TooLarge { path } => write!(
+                f,
+                "{}: larger than {} MiB, more than any failure or scenario file holds",
+                path.display(),
+                MAX_FILE_BYTES >> 20
+            ),
+            FailureError::NotText { path } => write!(f, "{}: not UTF-8 text", path.display()),
         }
     }
 }
 
-impl std::error::Error for FailureError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            FailureError::Io { source, .. } => Some(source),
-            _ => None,
-        }
+/// The message of every variant already says what went wrong, the I/O error's included, so
+/// there is no separate source to print twice.
+impl std::error::Error for FailureError {}
+
+/// Reads a failure or scenario file as text, refusing one larger than [`MAX_FILE_BYTES`]
+/// before reading it whole.
+pub fn read_text(path: &Path) -> Result<String, FailureError> {
+    use std::io::Read;
+    let io = |source| FailureError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    if file.metadata().map_err(io)?.len() > MAX_FILE_BYTES {
+        return Err(FailureError::TooLarge {
+            path: path.to_path_buf(),
+        });
     }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(FailureError::TooLarge {
+            path: path.to_path_buf(),
+        });
+    }
+    String::from_utf8(bytes).map_err(|_| FailureError::NotText {
+        path: path.to_path_buf(),
+    })
 }
 
 impl<M: Model + Clone + Serialize> FailureFile<M> {
@@ -178,11 +222,7 @@ impl<M: Model + Clone + Serialize> FailureFile<M> {
 
 /// Reads and validates a failure file.
 pub fn load<M: Model + DeserializeOwned>(path: &Path) -> Result<FailureFile<M>, FailureError> {
-    let text = std::fs::read_to_string(path).map_err(|source| FailureError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    parse(path, &text)
+    parse(path, &read_text(path)?)
 }
 
 /// Validates failure-file text; `path` only names it in errors.
@@ -190,6 +230,48 @@ pub fn parse<M: Model + DeserializeOwned>(
     path: &Path,
     text: &str,
 ) -> Result<FailureFile<M>, FailureError> {
+    let file = parse_recorded(path, text)?;
+    let model: M =
+        serde_json::from_value(file.model.clone()).map_err(|e| FailureError::Mismatch {
+            path: path.to_path_buf(),
+            message: format!(
+                "the file's model `{}` is not one this program can run ({e}); the test that \
+                 wrote the file replays it with {}=<file>",
+                file.model_name,
+                crate::harness::REPLAY_ENV
+            ),
+        })?;
+    if model.name() != file.model_name {
+        return Err(FailureError::Mismatch {
+            path: path.to_path_buf(),
+            message: format!(
+                "the file names model `{}` but its parameters describe `{}`",
+                file.model_name,
+                model.name()
+            ),
+        });
+    }
+    Ok(FailureFile {
+        format: file.format,
+        harness: file.harness,
+        model_name: file.model_name,
+        model,
+        backend: file.backend,
+        found_by: file.found_by,
+        execution: file.execution,
+        schedule: file.schedule,
+        violations: file.violations,
+        trace: file.trace,
+    })
+}
+
+/// Validates failure-file text whatever model it holds (a built-in one, a scenario, or a
+/// model of a user's own crate, which this harness cannot run but can still draw): the model
+/// stays JSON. `path` only names the file in errors.
+pub fn parse_recorded(
+    path: &Path,
+    text: &str,
+) -> Result<FailureFile<serde_json::Value>, FailureError> {
     let json_err = |e: serde_json::Error| FailureError::Json {
         path: path.to_path_buf(),
         line: e.line(),
@@ -215,6 +297,12 @@ pub fn parse<M: Model + DeserializeOwned>(
                 message: "not a failure file: it has no `format` field".into(),
             })
         }
+        Some(v) if v.as_u64().is_none() => {
+            return Err(FailureError::Mismatch {
+                path: path.to_path_buf(),
+                message: format!("`format` must be a whole number, not {v}"),
+            })
+        }
         Some(v) if v.as_u64() != Some(FORMAT as u64) => {
             return Err(FailureError::Version {
                 path: path.to_path_buf(),
@@ -223,18 +311,11 @@ pub fn parse<M: Model + DeserializeOwned>(
         }
         Some(_) => {}
     }
-    let file: FailureFile<M> = serde_json::from_str(text).map_err(json_err)?;
+    let file: FailureFile<serde_json::Value> = serde_json::from_str(text).map_err(json_err)?;
     let mismatch = |message: String| FailureError::Mismatch {
         path: path.to_path_buf(),
         message,
     };
-    if file.model.name() != file.model_name {
-        return Err(mismatch(format!(
-            "the file names model `{}` but its parameters describe `{}`",
-            file.model_name,
-            file.model.name()
-        )));
-    }
     if file.backend != "shuttle" {
         return Err(mismatch(format!(
             "backend `{}` cannot be replayed: only shuttle schedules can",

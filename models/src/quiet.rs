@@ -24,13 +24,20 @@ std::thread_local! {
 fn install() {
     static HOOK: Once = Once::new();
     HOOK.call_once(|| {
-        // Shuttle installs its hook at its first execution, around whatever hook is set then:
-        // run one empty execution first, so that this hook wraps shuttle's.
+        // Shuttle installs its hook at its first execution, around whatever hook is set then,
+        // and it speaks of every later panic, an ordinary test's assertion included ("Task
+        // failed, serializing schedule"). Keep the hook from before it for panics outside a
+        // run, and run one empty execution so that shuttle's hook is in place under this one.
+        let plain = panic::take_hook();
         shuttle::check_random(|| {}, 1);
-        let next = panic::take_hook();
+        let shuttle_hook = panic::take_hook();
+        let loud = std::env::var_os(SHOW_PANICS_ENV).is_some();
         panic::set_hook(Box::new(move |info| {
+            if loud {
+                return shuttle_hook(info);
+            }
             if DEPTH.with(Cell::get) == 0 {
-                return next(info);
+                return plain(info);
             }
             LOCATION.with(|l| {
                 l.borrow_mut().get_or_insert_with(|| {

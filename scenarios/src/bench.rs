@@ -7,11 +7,12 @@
 //! ratios multiplexed/PARALLEL measured in the same run. Counts come from a traced run; speed
 //! from untraced runs.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use sessions_core::proto::chardev;
 use sessions_core::sync::StdPlatform;
 use sessions_core::{Event, Kernel, KernelConfig, Method, Session, Style, TraceLevel, TraceLog};
+use std::io::Write;
 use std::time::Instant;
 
 /// Options of `sessions bench`.
@@ -122,19 +123,23 @@ pub fn measure(fibrils: usize, ops: usize, rounds: usize) -> [Measure; 2] {
     out
 }
 
-/// Runs the benchmark and prints its table.
-pub fn run(args: &BenchArgs) -> Result<()> {
+/// Runs the benchmark and prints its table to `out`, a row as soon as it is measured.
+pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<()> {
+    const OUT: &str = "cannot write to standard output";
     if args.fibrils.is_empty() || args.fibrils.iter().any(|n| !(1..=32).contains(n)) {
         bail!("--fibrils takes numbers from 1 to 32");
     }
     if !(1..=100_000).contains(&args.ops) || !(1..=100).contains(&args.rounds) {
         bail!("--ops takes 1 to 100000 and --rounds 1 to 100");
     }
-    println!(
+    writeln!(
+        out,
         "seed workload: N fibrils x {} chardev reads on one session, std threads, median of {} rounds",
         args.ops, args.rounds
-    );
-    println!(
+    )
+    .context(OUT)?;
+    writeln!(
+        out,
         "{:>7}  {:>15}  {:>15}  {:>9}  {:>17}  {:>17}  {:>9}  {:>13}  {:>13}  {:>9}",
         "fibrils",
         "phones PARALLEL",
@@ -146,10 +151,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         "ops/s PARALLEL",
         "ops/s MULTIPLX",
         "ratio"
-    );
+    )
+    .context(OUT)?;
     for &n in &args.fibrils {
         let [p, m] = measure(n, args.ops, args.rounds);
-        println!(
+        writeln!(
+            out,
             "{:>7}  {:>15}  {:>15}  {:>9.2}  {:>17}  {:>17}  {:>9.2}  {:>13.0}  {:>13.0}  {:>9.2}",
             n,
             p.phones,
@@ -161,7 +168,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             p.ops_per_sec,
             m.ops_per_sec,
             m.ops_per_sec / p.ops_per_sec
-        );
+        )
+        .context(OUT)?;
+        out.flush().context(OUT)?;
     }
     Ok(())
 }

@@ -122,6 +122,26 @@ fn hostile_arguments_and_files_are_refused_with_status_2_and_a_message() {
     renamed["model_name"] = "hangup".into();
     let renamed = file("renamed.json", renamed.to_string().as_bytes());
     let scenario_file = file("good-scenario.json", SCENARIO.as_bytes());
+    let patched = |name: &str, patch: &dyn Fn(&mut serde_json::Value)| {
+        let mut v: serde_json::Value = serde_json::from_str(&fixture_text).unwrap();
+        patch(&mut v);
+        file(name, v.to_string().as_bytes())
+    };
+    let string_format = patched("string-format.json", &|v| v["format"] = "1".into());
+    let extra_param = patched("extra-param.json", &|v| {
+        v["model"]["style"] = "parallel".into()
+    });
+    let too_long = patched("too-long.json", &|v| {
+        let steps = v["schedule"]["steps"].as_str().unwrap().to_string();
+        v["schedule"]["steps"] = format!("{steps} 0 0 0").into();
+    });
+    let user_model = file("user-model.json", user_model_failure().as_bytes());
+    let huge = dir().join("huge.json");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len((64 << 20) + 1)
+        .unwrap();
+    let huge = huge.to_string_lossy().into_owned();
     let a_dir = dir().to_string_lossy().into_owned();
     let good_failure = fixture();
 
@@ -149,12 +169,12 @@ fn hostile_arguments_and_files_are_refused_with_status_2_and_a_message() {
         ),
         (
             vec!["check", "--scenario", "/nonexistent/scenario.json"],
-            "reading scenario /nonexistent/scenario.json",
+            "reading scenario: /nonexistent/scenario.json: No such file",
         ),
         (vec!["check", "--scenario", &syntax], "line 3 column 3"),
         (
             vec!["check", "--scenario", &binary],
-            "stream did not contain valid UTF-8",
+            "binary.json: not UTF-8 text",
         ),
         (vec!["check", "--scenario", &empty], "EOF while parsing"),
         (
@@ -205,7 +225,7 @@ fn hostile_arguments_and_files_are_refused_with_status_2_and_a_message() {
         (vec!["trace", &syntax], "syntax.json:3:3"),
         (
             vec!["trace", "/nonexistent/trace.json"],
-            "reading /nonexistent/trace.json",
+            "/nonexistent/trace.json: No such file",
         ),
         (
             vec![
@@ -222,11 +242,140 @@ fn hostile_arguments_and_files_are_refused_with_status_2_and_a_message() {
             vec!["bench", "--fibrils", "0"],
             "--fibrils takes numbers from 1 to 32",
         ),
+        // Options that would do nothing are refused, not ignored.
+        (
+            vec!["check", "--model", "naive-phone", "--style", "parallel"],
+            "no model to run: none of naive-phone has a session of style parallel",
+        ),
+        (
+            vec![
+                "check",
+                "--scenario",
+                &scenario_file,
+                "--style",
+                "multiplexed",
+            ],
+            "no model to run",
+        ),
+        (
+            vec!["check", "--model", "naive-phone", "--sweep", "5"],
+            "--sweep and --sweep-iterations apply to the built-in list only",
+        ),
+        (
+            vec![
+                "check",
+                "--scenario",
+                &scenario_file,
+                "--sweep-iterations",
+                "5",
+            ],
+            "--sweep and --sweep-iterations apply to the built-in list only",
+        ),
+        (
+            vec!["check", "--scheduler", "dfs", "--depth", "2"],
+            "--depth is the PCT bug depth: it needs --scheduler pct",
+        ),
+        (
+            vec!["check", "--scheduler", "std", "--seed", "3", "--sweep", "0"],
+            "--seed seeds the pct and random schedulers",
+        ),
+        (
+            vec!["check", "--style", "atomic", "--sweep", "3"],
+            "none of style atomic",
+        ),
+        (
+            vec!["trace", &good_failure, "--seed", "3"],
+            "a failure file's trace is drawn as recorded",
+        ),
+        (
+            vec!["replay", &string_format],
+            "`format` must be a whole number, not \"1\"",
+        ),
+        (
+            vec!["replay", &extra_param],
+            "model `naive-phone` has no parameter `style` (it takes bug, dispatch)",
+        ),
+        (vec!["replay", &too_long], "the execution ended after"),
+        (vec!["replay", &huge], "larger than 64 MiB"),
+        (vec!["check", "--scenario", &huge], "larger than 64 MiB"),
+        (
+            vec!["replay", &user_model],
+            "is not one this program can run",
+        ),
     ];
     assert!(cases.len() >= 20);
     for (args, needle) in &cases {
         refused(args, needle);
     }
+}
+
+/// A failure file written by `assert_model` for a model of a user's own crate, which this
+/// program cannot run: the naive-phone fixture with its model replaced.
+fn user_model_failure() -> String {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture()).unwrap()).unwrap();
+    v["model_name"] = "user/raw-reads".into();
+    v["model"] = serde_json::json!({ "reads": 2 });
+    v.to_string()
+}
+
+#[test]
+fn trace_draws_the_recorded_trace_of_any_failure_file_without_running_it() {
+    let path = file("user-failure.json", user_model_failure().as_bytes());
+    let o = sessions(&["trace", &path]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.starts_with("user/raw-reads\n"), "{out}");
+    assert!(
+        out.contains("CHARDEV_READ") && out.contains("[mixing]"),
+        "{out}"
+    );
+}
+
+#[test]
+fn error_messages_say_each_thing_once() {
+    let o = sessions(&["check", "--scenario", &dir().to_string_lossy()]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(err.matches("Is a directory").count(), 1, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+/// Runs `sessions` with standard output going to `stdout`.
+fn sessions_to(args: &[&str], stdout: std::process::Stdio) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sessions"))
+        .args(args)
+        .stdout(stdout)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn a_closed_or_full_standard_output_ends_with_one_line_and_status_2() {
+    // A pipe whose reading end is closed before the program starts, as `| head -c 100`
+    // becomes once head has read enough: every write fails with EPIPE.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = sessions_to(&["trace", &fixture(), "--format", "svg"], writer.into());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim(),
+        "error: cannot write to standard output: Broken pipe (os error 32)"
+    );
+    // A full device: every write fails with ENOSPC.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let o = sessions_to(&["list"], full.into());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim(),
+        "error: cannot write to standard output: No space left on device (os error 28)"
+    );
 }
 
 #[test]

@@ -57,6 +57,18 @@ impl World {
     pub(crate) fn declare_deadlock(&mut self) {
         self.deadlocked = true;
         self.trace.note_deadlock();
+        self.wake_all_parked();
+    }
+
+    /// Ends the execution early: every parked fibril wakes, and every fibril stops at its
+    /// next wait.
+    pub(crate) fn abort(&mut self) {
+        if !std::mem::replace(&mut self.aborted, true) {
+            self.wake_all_parked();
+        }
+    }
+
+    fn wake_all_parked(&mut self) {
         for (i, f) in self.fibrils.iter().enumerate() {
             if f.parked.is_some() {
                 self.wake.push(FibrilId(i as u32));

@@ -236,6 +236,8 @@ pub(crate) struct World {
     pub wake: Vec<FibrilId>,
     pub running: u32,
     pub deadlocked: bool,
+    /// A fibril panicked: every other one stops at its next wait (see `Kernel::abort`).
+    pub aborted: bool,
     pub shutdown: bool,
 }
 
@@ -257,6 +259,7 @@ impl World {
             wake: Vec::new(),
             running: 0,
             deadlocked: false,
+            aborted: false,
             shutdown: false,
         };
         let main_task = w.new_task("main".into(), false);
@@ -279,8 +282,12 @@ impl World {
         }
     }
 
+    /// Records `event`, unless the execution already failed (deadlocked or aborted): what
+    /// follows is fibrils unwinding, not part of what the trace explains.
     pub(crate) fn record(&self, event: Event) {
-        self.trace.record(event);
+        if !self.deadlocked && !self.aborted {
+            self.trace.record(event);
+        }
     }
 
     pub(crate) fn new_task(&mut self, name: String, server: bool) -> TaskId {
