@@ -12,16 +12,57 @@
 //!   models with a server dispatcher thread): every built-in model, injected bug and swept
 //!   scenario is decided within it, while unbounded exploration of the seed example alone takes
 //!   millions of executions.
+//! - `snapshots`: `cargo insta test -p sessions-snapshots --check --unreferenced=reject`: a
+//!   changed, stale or unreferenced snapshot in `snapshots/` fails. Installs cargo-insta
+//!   (about a minute on 2 cores) when `cargo insta` is missing.
 //! - `check`: `cargo run --release --bin sessions -- check`, the README's main command.
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
-const STEPS: [&str; 5] = ["fmt", "clippy", "test", "loom", "check"];
+const STEPS: [&str; 6] = ["fmt", "clippy", "test", "snapshots", "loom", "check"];
+
+/// The cargo-insta CI installs when it has none: the version of the insta crate in use.
+const CARGO_INSTA: &str = "1.49.0";
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// The commands of `step`, in order.
+fn commands(step: &str) -> Vec<Command> {
+    if step == "snapshots" {
+        let mut run = cargo();
+        run.args([
+            "insta",
+            "test",
+            "-p",
+            "sessions-snapshots",
+            "--check",
+            "--unreferenced=reject",
+        ]);
+        let has_insta = cargo()
+            .args(["insta", "--version"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if has_insta {
+            return vec![run];
+        }
+        let mut install = cargo();
+        install.args([
+            "install",
+            "cargo-insta",
+            "--locked",
+            "--version",
+            CARGO_INSTA,
+        ]);
+        return vec![install, run];
+    }
+    vec![command(step)]
+}
 
 fn command(step: &str) -> Command {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut c = Command::new(cargo);
+    let mut c = cargo();
     match step {
         "fmt" => c.args(["fmt", "--all", "--", "--check"]),
         "clippy" => c.args([
@@ -76,20 +117,23 @@ fn main() -> ExitCode {
     for step in steps {
         eprintln!("==> {step}");
         let start = Instant::now();
-        let status = command(step).status();
-        let secs = start.elapsed().as_secs_f64();
-        timings.push((step, secs));
-        match status {
-            Ok(s) if s.success() => eprintln!("==> {step} passed in {secs:.0} s"),
-            Ok(s) => {
-                eprintln!("==> {step} FAILED ({s}) after {secs:.0} s");
-                return ExitCode::from(1);
-            }
-            Err(e) => {
-                eprintln!("==> {step} could not start cargo: {e}");
-                return ExitCode::from(2);
+        for mut c in commands(step) {
+            match c.status() {
+                Ok(s) if s.success() => {}
+                Ok(s) => {
+                    let secs = start.elapsed().as_secs_f64();
+                    eprintln!("==> {step} FAILED ({s}) after {secs:.0} s");
+                    return ExitCode::from(1);
+                }
+                Err(e) => {
+                    eprintln!("==> {step} could not start cargo: {e}");
+                    return ExitCode::from(2);
+                }
             }
         }
+        let secs = start.elapsed().as_secs_f64();
+        timings.push((step, secs));
+        eprintln!("==> {step} passed in {secs:.0} s");
     }
     eprintln!("==> all passed:");
     for (step, secs) in timings {

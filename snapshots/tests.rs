@@ -1,4 +1,6 @@
-//! Canonical protocol traces, reviewed as insta snapshots in the top-level `snapshots/` folder.
+//! Canonical protocol traces, reviewed as insta snapshots in this folder (a test target of
+//! `sessions-scenarios`, kept here so that `cargo insta review` at the workspace root finds
+//! the snapshots).
 //!
 //! Each trace comes from a fixed schedule: the first execution of shuttle's DFS, or the first
 //! execution of a seeded PCT run that shows what the snapshot is about (the naive client's mixed
@@ -20,7 +22,7 @@ fn snapshot(name: &str, log: &TraceLog, title: &str) {
     let violations = check::check(log);
     let text = render(log, &violations, Format::Text, title);
     insta::with_settings!({
-        snapshot_path => "../../snapshots",
+        snapshot_path => ".",
         prepend_module_to_snapshot => false,
         omit_expression => true,
         description => title,
@@ -166,7 +168,7 @@ fn phone_exhaustion_with_reclaim() {
 
 #[test]
 fn every_committed_failure_file() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/tests/fixtures");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/tests/fixtures");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -185,4 +187,32 @@ fn every_committed_failure_file() {
             &format!("{} (failure file {stem}.json)", file.model_name),
         );
     }
+}
+
+/// Environment variable that makes [`the_drawn_docs_match_a_fresh_render`] rewrite the drawings
+/// in `docs/` instead of failing.
+const UPDATE_DOCS_ENV: &str = "SESSIONS_UPDATE_DOCS";
+
+#[test]
+fn the_drawn_docs_match_a_fresh_render() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fixture = root.join("models/tests/fixtures/naive-phone.json");
+    let text = failure::read_text(&fixture).expect("the fixture reads");
+    let file = failure::parse_recorded(&fixture, &text).expect("the fixture parses");
+    let mut stale = Vec::new();
+    for (format, ext) in [(Format::Svg, "svg"), (Format::Html, "html")] {
+        let drawn = render(&file.trace, &file.violations, format, &file.model_name);
+        let path = root.join(format!("docs/naive-phone.{ext}"));
+        if std::env::var_os(UPDATE_DOCS_ENV).is_some() {
+            std::fs::write(&path, &drawn).expect("docs/ is writable");
+        } else if std::fs::read_to_string(&path).ok().as_deref() != Some(drawn.as_str()) {
+            stale.push(path.display().to_string());
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "{} no longer match(es) a fresh render of {}; redraw with {UPDATE_DOCS_ENV}=1 cargo test -p sessions-snapshots",
+        stale.join(", "),
+        fixture.display()
+    );
 }
