@@ -808,13 +808,12 @@ pub fn run_loom<M: Model + Clone>(
     )
 }
 
-/// Runs `model` under loom with `options`.
+/// The loom builder of a run with `options`: the preemption bound from the options, else
+/// `LOOM_MAX_PREEMPTIONS`, else [`LOOM_DEFAULT_PREEMPTIONS`]; `LOOM_MAX_BRANCHES` as given,
+/// else [`LOOM_DEFAULT_BRANCHES`]; the checkpoint settings from the options over loom's
+/// environment variables.
 #[cfg(loom)]
-pub fn run_loom_with<M: Model + Clone>(
-    model: &M,
-    options: &LoomOptions,
-    level: TraceLevel,
-) -> Outcome {
+pub fn loom_builder(options: &LoomOptions) -> loom::model::Builder {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = options
         .preemption_bound
@@ -831,6 +830,17 @@ pub fn run_loom_with<M: Model + Clone>(
     if let Some(n) = options.checkpoint_interval {
         builder.checkpoint_interval = n.max(1);
     }
+    builder
+}
+
+/// Runs `model` under loom with `options`.
+#[cfg(loom)]
+pub fn run_loom_with<M: Model + Clone>(
+    model: &M,
+    options: &LoomOptions,
+    level: TraceLevel,
+) -> Outcome {
+    let builder = loom_builder(options);
     let probe = Probe::default();
     let shared = Arc::new(model.clone());
     let p = probe.clone();

@@ -181,7 +181,9 @@ impl<M: Model + Clone + Serialize> FailureFile<M> {
             trace: finding.trace.clone(),
         })
     }
+}
 
+impl<M: Serialize> FailureFile<M> {
     /// The file's JSON text.
     pub fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).expect("a failure file serializes");

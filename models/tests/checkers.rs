@@ -4,14 +4,15 @@
 #![cfg(not(loom))]
 
 use sessions_core::proto::chardev::{self, READ, WRITE};
-use sessions_core::sync::StdPlatform;
+use sessions_core::sync::{Platform, StdPlatform};
 use sessions_core::trace::{
     AnsweredBy, BeginHow, CacheOut, CloseBy, DeadlockReport, Finish, PhoneClose, Wait,
 };
 use sessions_core::*;
 use sessions_models::check::{self, accounting, answers, mixing, protocol, resources};
+use sessions_models::driver::{run_shuttle, Scheduler};
 use sessions_models::violation::{CallRef, Cause, Fate, FibrilRef, Leak, Missing};
-use sessions_models::{Checker, Violation};
+use sessions_models::{Checker, Model, Violation};
 
 const A: FibrilId = FibrilId(1);
 const B: FibrilId = FibrilId(2);
@@ -1304,65 +1305,96 @@ fn check_reports_every_checker_s_findings_in_the_fixed_order() {
 
 /// Two fibrils each reading from a PARALLEL session's device, through `client`: a correct
 /// client begins an exchange, the naive one uses the session phone directly.
-fn two_readers(naive: bool, reads: usize) -> (TraceLog, ConnId) {
-    let k = Kernel::<StdPlatform>::new(KernelConfig::default());
-    let dev = k.server("dev", chardev::server(b"abcdefgh"));
-    let client = k.task("client");
-    let sess = Session::connect(&client, &dev, chardev::iface(Style::Parallel), 0, 0).unwrap();
-    let fibrils: Vec<_> = ["A", "B"]
-        .into_iter()
-        .map(|name| {
-            let s = sess.clone();
-            client.spawn(name, move || {
-                for _ in 0..reads {
-                    let r = if naive {
-                        chardev::read(&s.raw_phone(), 8 / (2 * reads))
-                    } else {
-                        s.begin().and_then(|e| chardev::read(&e, 8 / (2 * reads)))
-                    };
-                    if !naive {
-                        r.unwrap();
-                    }
-                }
-            })
-        })
-        .collect();
-    for f in fibrils {
-        f.join().unwrap();
+/// Fibrils A and B each do `reads` chardev reads on one PARALLEL session: in exchanges, or
+/// (`naive`) on the session's phone with none.
+#[derive(Clone)]
+struct TwoReaders {
+    naive: bool,
+    reads: usize,
+}
+
+impl Model for TwoReaders {
+    fn name(&self) -> String {
+        format!("two-readers/naive={}", self.naive)
     }
-    sess.hangup().unwrap();
-    let log = k.finish();
-    let conn = log
-        .events
+    fn config(&self) -> KernelConfig {
+        KernelConfig::default()
+    }
+    fn threads(&self) -> usize {
+        3
+    }
+    fn run<P: Platform>(&self, k: &Kernel<P>) {
+        let (naive, reads) = (self.naive, self.reads);
+        let dev = k.server("dev", chardev::server(b"abcdefgh"));
+        let client = k.task("client");
+        let sess = Session::connect(&client, &dev, chardev::iface(Style::Parallel), 0, 0).unwrap();
+        let fibrils: Vec<_> = ["A", "B"]
+            .into_iter()
+            .map(|name| {
+                let s = sess.clone();
+                client.spawn(name, move || {
+                    for _ in 0..reads {
+                        let r = if naive {
+                            chardev::read(&s.raw_phone(), 8 / (2 * reads))
+                        } else {
+                            s.begin().and_then(|e| chardev::read(&e, 8 / (2 * reads)))
+                        };
+                        if !naive {
+                            r.unwrap();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for f in fibrils {
+            f.join().unwrap();
+        }
+        sess.hangup().unwrap();
+    }
+}
+
+/// The session's connection in `log`.
+fn session_conn(log: &TraceLog) -> ConnId {
+    log.events
         .iter()
         .find_map(|e| match e {
             Event::SessionOpen { conn, .. } => Some(*conn),
             _ => None,
         })
-        .unwrap();
-    (log, conn)
+        .unwrap()
 }
 
 #[test]
 fn every_checker_is_silent_on_a_correct_run() {
-    let (log, _) = two_readers(false, 1);
+    // Correct in every interleaving: any schedule std threads take will do.
+    let k = Kernel::<StdPlatform>::new(KernelConfig::default());
+    TwoReaders {
+        naive: false,
+        reads: 1,
+    }
+    .run(&k);
+    let log = k.finish();
     assert!(check::completed(&log));
     assert_eq!(check::check(&log), vec![]);
 }
 
 #[test]
 fn concurrent_reads_on_a_raw_phone_are_caught_as_mixing_on_its_connection() {
-    const ATTEMPTS: usize = 2000;
-    let Some((log, conn)) = (0..ATTEMPTS)
-        .map(|_| two_readers(true, 4))
-        .find(|(log, _)| {
-            log.events
-                .iter()
-                .any(|e| matches!(e, Event::ProtocolError { .. }))
-        })
-    else {
-        panic!("no run of {ATTEMPTS} mixed the two fibrils' reads")
-    };
+    // The interleaving comes from a schedule: PCT with a fixed seed.
+    let out = run_shuttle(
+        &TwoReaders {
+            naive: true,
+            reads: 4,
+        },
+        &Scheduler::Pct {
+            seed: 0,
+            depth: 3,
+            iterations: 1000,
+        },
+        TraceLevel::Full,
+    );
+    let log = out.finding.expect("PCT mixes the two fibrils' reads").trace;
+    let conn = session_conn(&log);
     let v = check::check(&log);
     let mixed: Vec<_> = v
         .iter()

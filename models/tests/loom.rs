@@ -139,3 +139,20 @@ fn a_loom_failure_reruns_in_isolation_from_its_checkpoint() {
     assert_eq!(again.finding.expect("the same failure").violations, found);
     let _ = std::fs::remove_file(&file);
 }
+
+#[test]
+fn loom_max_branches_is_honoured_as_given() {
+    use sessions_models::driver::{loom_builder, LOOM_DEFAULT_BRANCHES};
+    use sessions_models::LoomOptions;
+    // The suite runs one test at a time (`--test-threads=1`), so the variable is this test's.
+    let before = std::env::var_os("LOOM_MAX_BRANCHES");
+    std::env::set_var("LOOM_MAX_BRANCHES", "777");
+    let given = loom_builder(&LoomOptions::default()).max_branches;
+    std::env::remove_var("LOOM_MAX_BRANCHES");
+    let default = loom_builder(&LoomOptions::default()).max_branches;
+    if let Some(v) = before {
+        std::env::set_var("LOOM_MAX_BRANCHES", v);
+    }
+    assert_eq!(given, 777);
+    assert_eq!(default, LOOM_DEFAULT_BRANCHES);
+}

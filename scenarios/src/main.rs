@@ -430,6 +430,7 @@ fn load_scenario(path: &Path) -> Result<Scenario> {
 }
 
 fn check(args: CheckArgs, out: &mut Out) -> Result<Finish> {
+    let stop = interrupt_flag();
     let backend = backend_of(&args);
     let mut models: Vec<AnyModel> = Vec::new();
     if let Some(bug) = args.bug {
@@ -481,7 +482,6 @@ fn check(args: CheckArgs, out: &mut Out) -> Result<Finish> {
             .unwrap_or_default(),
     };
 
-    let stop = interrupt_flag();
     let budget = models.len() as u64 * args.iterations + cases.len() as u64 * sweep_iterations;
     let pb = progress(budget);
     let mut rows = Vec::new();

@@ -33,3 +33,33 @@ fn fuzz_corpus_finds_no_unexpected_violation() {
         files.len()
     );
 }
+
+#[test]
+fn json_corpus_decodes_or_is_refused_without_a_panic() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/json");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("the corpus exists")
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut seen = sessions_scenarios::fuzz::Decoded::default();
+    for f in &files {
+        let d = sessions_scenarios::fuzz::json(&std::fs::read(f).unwrap());
+        seen.scenario |= d.scenario;
+        seen.failure |= d.failure;
+        seen.runnable_failure |= d.runnable_failure;
+        seen.builtin |= d.builtin;
+    }
+    // The corpus reaches every decoder's accepting path, not only its refusals.
+    assert_eq!(
+        seen,
+        sessions_scenarios::fuzz::Decoded {
+            scenario: true,
+            failure: true,
+            runnable_failure: true,
+            builtin: true,
+        },
+        "{} inputs",
+        files.len()
+    );
+}
