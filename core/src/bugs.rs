@@ -37,11 +37,15 @@ pub enum Bug {
     /// `async_exchange_begin` as written): when the server refuses clones, one begin drains
     /// the cache of every session in the task and then waits for a phone for ever.
     ReclaimOnRefusal,
+    /// The kernel unparks a fibril that waits for a phone but never notifies its thread: the
+    /// thread sleeps on while the kernel counts it as running, so the kernel sees no
+    /// deadlock (a lost notification, as a missing `notify_one` would make).
+    LostNotify,
 }
 
 impl Bug {
     /// Every bug.
-    pub const ALL: [Bug; 9] = [
+    pub const ALL: [Bug; 10] = [
         Bug::SerializeNoLock,
         Bug::CacheWhileInUse,
         Bug::ReclaimActive,
@@ -51,6 +55,7 @@ impl Bug {
         Bug::RouteByConnection,
         Bug::ReclaimMainPhone,
         Bug::ReclaimOnRefusal,
+        Bug::LostNotify,
     ];
 
     /// The bug's kebab-case name.
@@ -65,6 +70,7 @@ impl Bug {
             Bug::RouteByConnection => "route-by-connection",
             Bug::ReclaimMainPhone => "reclaim-main-phone",
             Bug::ReclaimOnRefusal => "reclaim-on-refusal",
+            Bug::LostNotify => "lost-notify",
         }
     }
 

@@ -186,6 +186,8 @@ impl<P: Platform> Kernel<P> {
                 let cv = g.cvs[me.index()].clone();
                 g = cv.wait(g);
             }
+            // Parked above, and running again: whoever woke it was heard.
+            self.inner.trace.set_resumed(me);
         }
     }
 

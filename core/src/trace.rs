@@ -480,6 +480,14 @@ pub struct DeadlockReport {
     /// Names of every fibril, for explaining who holds what.
     #[serde(default)]
     pub names: Vec<(FibrilId, String)>,
+    /// Fibrils the kernel woke whose threads never ran again: their notification was lost.
+    /// (The kernel counts them as running, so only the backend, or a stall, finds these.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub woken: Vec<(FibrilId, String)>,
+    /// Set when the report is of an execution on std threads that made no progress for this
+    /// many seconds, rather than of one in which no fibril could run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stalled_secs: Option<u64>,
 }
 
 /// Whether events are recorded.
@@ -511,6 +519,8 @@ struct Buf {
     events: Vec<Event>,
     names: BTreeMap<FibrilId, String>,
     waits: BTreeMap<FibrilId, Wait>,
+    /// Fibrils unparked whose threads have not run since.
+    woken: std::collections::BTreeSet<FibrilId>,
     server_waits: BTreeMap<(ConnId, PathId), String>,
     deadlock: Option<DeadlockReport>,
 }
@@ -554,14 +564,29 @@ impl Trace {
         })
     }
 
+    /// `fibril` parks waiting for `wait`, or (`None`) stops waiting without being woken.
     pub(crate) fn set_wait(&self, fibril: FibrilId, wait: Option<Wait>) {
-        self.buf.with(|b| match wait {
-            Some(w) => {
-                b.waits.insert(fibril, w);
-            }
-            None => {
-                b.waits.remove(&fibril);
-            }
+        self.buf.with(|b| {
+            b.woken.remove(&fibril);
+            match wait {
+                Some(w) => b.waits.insert(fibril, w),
+                None => b.waits.remove(&fibril),
+            };
+        })
+    }
+
+    /// `fibril` was unparked: it no longer waits, and its thread is to run again.
+    pub(crate) fn set_woken(&self, fibril: FibrilId) {
+        self.buf.with(|b| {
+            b.waits.remove(&fibril);
+            b.woken.insert(fibril);
+        })
+    }
+
+    /// `fibril`'s thread ran again after a wake-up.
+    pub(crate) fn set_resumed(&self, fibril: FibrilId) {
+        self.buf.with(|b| {
+            b.woken.remove(&fibril);
         })
     }
 
@@ -578,16 +603,24 @@ impl Trace {
 
     /// Freezes the current table of blocked fibrils as the deadlock report, once.
     pub fn note_deadlock(&self) -> DeadlockReport {
+        self.note(None)
+    }
+
+    /// Freezes the current table of blocked fibrils as the report of an execution on std
+    /// threads that made no progress for `seconds`, once.
+    pub fn note_stall(&self, seconds: u64) -> DeadlockReport {
+        self.note(Some(seconds))
+    }
+
+    fn note(&self, stalled_secs: Option<u64>) -> DeadlockReport {
         self.buf.with(|b| {
+            let name = |f: &FibrilId| b.names.get(f).cloned().unwrap_or_else(|| f.to_string());
             if b.deadlock.is_none() {
                 b.deadlock = Some(DeadlockReport {
                     fibrils: b
                         .waits
                         .iter()
-                        .map(|(f, w)| {
-                            let name = b.names.get(f).cloned().unwrap_or_else(|| f.to_string());
-                            (*f, name, w.clone())
-                        })
+                        .map(|(f, w)| (*f, name(f), w.clone()))
                         .collect(),
                     server: b
                         .server_waits
@@ -599,6 +632,8 @@ impl Trace {
                         })
                         .collect(),
                     names: b.names.iter().map(|(f, n)| (*f, n.clone())).collect(),
+                    woken: b.woken.iter().map(|f| (*f, name(f))).collect(),
+                    stalled_secs,
                 });
             }
             b.deadlock.clone().unwrap_or_default()
@@ -713,9 +748,18 @@ impl DeadlockReport {
 
 impl fmt::Display for DeadlockReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "no fibril can run:")?;
+        match self.stalled_secs {
+            Some(s) => write!(f, "no progress for {s} s on std threads:")?,
+            None => write!(f, "no fibril can run:")?,
+        }
         for (_, name, wait) in &self.fibrils {
             write!(f, " fibril {name} {};", self.explain(wait))?;
+        }
+        for (_, name) in &self.woken {
+            write!(
+                f,
+                " fibril {name} was woken but its thread never ran again (a lost notification);"
+            )?;
         }
         for w in &self.server {
             write!(

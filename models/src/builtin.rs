@@ -280,7 +280,7 @@ pub fn bug_checker(bug: Bug) -> Checker {
         | Bug::ReclaimActive
         | Bug::ReclaimMainPhone
         | Bug::ReclaimOnRefusal => Checker::Accounting,
-        Bug::LostWakeup => Checker::Deadlock,
+        Bug::LostWakeup | Bug::LostNotify => Checker::Deadlock,
         Bug::NoHangupMessage => Checker::Resources,
     }
 }
@@ -297,7 +297,7 @@ pub fn bug_model(bug: Bug) -> BuiltinModel {
             reads: 2,
         },
         Bug::ReclaimActive => Builtin::PhoneExhaustion,
-        Bug::LostWakeup => Builtin::WaitForPhone,
+        Bug::LostWakeup | Bug::LostNotify => Builtin::WaitForPhone,
         Bug::NoHangupMessage => Builtin::SeedRead {
             style: Style::Parallel,
             reads: 1,

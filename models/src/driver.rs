@@ -293,6 +293,9 @@ pub struct Hooks {
     /// Once set, no further execution starts and the run returns what it has, marked
     /// [`Outcome::interrupted`].
     pub stop: Option<Arc<AtomicBool>>,
+    /// On std threads: how long an execution may record no event before it is reported as
+    /// stalled (default [`STD_STALL`], or [`STD_STALL_ENV`]).
+    pub stall: Option<Duration>,
 }
 
 impl fmt::Debug for Hooks {
@@ -300,6 +303,7 @@ impl fmt::Debug for Hooks {
         f.debug_struct("Hooks")
             .field("on_execution", &self.on_execution.is_some())
             .field("stop", &self.stop)
+            .field("stall", &self.stall)
             .finish()
     }
 }
@@ -461,13 +465,33 @@ fn outcome(probe: &Probe, elapsed: Duration, finding: Option<Finding>) -> Outcom
     }
 }
 
-/// Runs `model` on std threads `iterations` times, stopping at the first failure.
-pub fn run_std<M: Model>(model: &M, iterations: usize, level: TraceLevel) -> Outcome {
+/// How long an execution on std threads may go without recording an event before it is
+/// reported as stalled ([`STD_STALL_ENV`] changes it). On std threads a lost notification, or a
+/// spin outside the kernel, shows as a thread that never runs again: no deadlock the kernel can
+/// see, since it counts that thread as running. Std threads are not a model checker: this is a
+/// watchdog on wall-clock time, for reports instead of hangs.
+pub const STD_STALL: Duration = Duration::from_secs(10);
+
+/// Environment variable overriding [`STD_STALL`], in seconds.
+pub const STD_STALL_ENV: &str = "SESSIONS_STD_STALL_SECS";
+
+fn std_stall() -> Duration {
+    std::env::var(STD_STALL_ENV)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(STD_STALL)
+}
+
+/// Runs `model` on std threads `iterations` times, stopping at the first failure. An
+/// execution that records no event for [`STD_STALL`] is reported as a stall (its threads are
+/// left where they hang).
+pub fn run_std<M: Model + Clone>(model: &M, iterations: usize, level: TraceLevel) -> Outcome {
     run_std_with(model, iterations, level, &Hooks::default())
 }
 
 /// [`run_std`] with hooks.
-pub fn run_std_with<M: Model>(
+pub fn run_std_with<M: Model + Clone>(
     model: &M,
     iterations: usize,
     level: TraceLevel,
@@ -475,6 +499,7 @@ pub fn run_std_with<M: Model>(
 ) -> Outcome {
     let probe = Probe::default();
     let start = Instant::now();
+    let stall = hooks.stall.unwrap_or_else(std_stall);
     let mut found = None;
     let mut interrupted = false;
     for n in 0..iterations as u64 {
@@ -482,18 +507,45 @@ pub fn run_std_with<M: Model>(
             interrupted = true;
             break;
         }
-        let run = quiet::run(|| {
-            catch_unwind(AssertUnwindSafe(|| {
-                execute::<StdPlatform, M>(model, level, &probe)
-            }))
-        });
+        let (m, p) = (model.clone(), probe.clone());
+        let (tx, rx) = std::sync::mpsc::channel();
+        // The execution runs on a thread of its own, watched from here.
+        std::thread::Builder::new()
+            .name("main".into())
+            .spawn(move || {
+                let run = quiet::run(|| {
+                    catch_unwind(AssertUnwindSafe(|| {
+                        execute::<StdPlatform, M>(&m, level, &p)
+                    }))
+                });
+                let _ = tx.send(run);
+            })
+            .expect("the operating system gives a thread");
+        let mut seen = (0, Instant::now());
+        let run = loop {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(run) => break Some(run),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break None,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            let trace = probe.state(|s| s.trace.clone()).unwrap_or_default();
+            let len = trace.len();
+            if len != seen.0 {
+                seen = (len, Instant::now());
+            } else if seen.1.elapsed() >= stall {
+                let mut log = trace.snapshot();
+                log.deadlock = Some(trace.note_stall(stall.as_secs()));
+                probe.state(|s| s.violations = Some(check::check(&log)));
+                break Some(Ok(true));
+            }
+        };
         match run {
-            Ok(false) => {}
-            Ok(true) => {
+            Some(Ok(false)) => {}
+            Some(Ok(true)) | None => {
                 found = finding(&probe, None, None);
                 break;
             }
-            Err(payload) => {
+            Some(Err(payload)) => {
                 found = finding(&probe, Some(payload.as_ref()), None);
                 break;
             }

@@ -203,3 +203,111 @@ fn reclaim_after_a_refused_clone_is_caught_as_needless_and_ends_in_a_wait_for_ev
         "{report}"
     );
 }
+
+#[test]
+fn a_lost_notification_is_reported_with_the_fibril_that_never_ran_again() {
+    // The kernel counts the woken fibril as running, so only shuttle's view of every thread
+    // finds the deadlock; the report names the fibril whose thread was never notified.
+    let v = found(Bug::LostNotify);
+    let report = v
+        .iter()
+        .find_map(|v| match v {
+            Violation::Deadlock { report, .. } => Some(report),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{v:?}"));
+    assert!(
+        report
+            .woken
+            .iter()
+            .any(|(_, name)| name == "A" || name == "B"),
+        "{report}"
+    );
+    assert!(report
+        .to_string()
+        .contains("was woken but its thread never ran again"));
+}
+
+/// Fibril B waits for the one spare phone, which main holds, and main then ends its exchange:
+/// under `lost-notify` the kernel unparks B and never notifies its thread. The order is forced
+/// (main ends only once B waits), so every execution on std threads hangs the same way.
+#[derive(Clone)]
+struct HeldPhone;
+
+impl Model for HeldPhone {
+    fn name(&self) -> String {
+        "held-phone+bug:lost-notify".into()
+    }
+    fn config(&self) -> sessions_core::KernelConfig {
+        sessions_core::KernelConfig {
+            phone_limit: 2,
+            bug: Some(Bug::LostNotify),
+            ..Default::default()
+        }
+    }
+    fn expect(&self) -> Expect {
+        Expect::Finding(Checker::Deadlock)
+    }
+    fn threads(&self) -> usize {
+        2
+    }
+    fn run<P: sessions_core::sync::Platform>(&self, k: &sessions_core::Kernel<P>) {
+        use sessions_core::proto::chardev;
+        let dev = k.server("dev", chardev::server(b"abcd"));
+        let client = k.task("client");
+        let iface = chardev::iface(sessions_core::Style::Parallel);
+        let sess = sessions_core::Session::connect(&client, &dev, iface, 0, 0).unwrap();
+        let held = sess.begin().unwrap();
+        let s = sess.clone();
+        let b = client.spawn("B", move || chardev::read(&s.begin()?, 4));
+        while !k
+            .trace()
+            .snapshot()
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::WaitPhone { .. }))
+        {
+            P::yield_now();
+        }
+        drop(held);
+        let _ = b.join();
+        sess.hangup().unwrap();
+    }
+}
+
+#[test]
+fn on_std_threads_a_lost_notification_is_a_reported_stall_not_a_hang() {
+    use sessions_core::TraceLevel;
+    use sessions_models::driver::run_std_with;
+    use sessions_models::Hooks;
+    let hooks = Hooks {
+        stall: Some(std::time::Duration::from_secs(1)),
+        ..Hooks::default()
+    };
+    let out = run_std_with(&HeldPhone, 1, TraceLevel::Full, &hooks);
+    let v = violations(&out);
+    let report = v
+        .iter()
+        .find_map(|v| match v {
+            Violation::Deadlock { report, .. } => Some(report),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{v:?}"));
+    assert_eq!(report.stalled_secs, Some(1), "{report}");
+    assert_eq!(
+        report
+            .woken
+            .iter()
+            .map(|(_, n)| n.as_str())
+            .collect::<Vec<_>>(),
+        ["B"],
+        "{report}"
+    );
+    assert!(
+        report
+            .fibrils
+            .iter()
+            .any(|(_, n, w)| n == "main" && matches!(w, Wait::Join { .. })),
+        "{report}"
+    );
+}

@@ -1113,6 +1113,7 @@ fn deadlock_of_b() -> DeadlockReport {
             what: "chardev data".into(),
         }],
         names: vec![(A, "A".into()), (B, "B".into())],
+        ..DeadlockReport::default()
     }
 }
 
@@ -1240,6 +1241,7 @@ fn a_deadlock_report_is_a_violation_and_silences_end_state_checks() {
         )],
         server: vec![],
         names: vec![(A, "A".into())],
+        ..DeadlockReport::default()
     };
     let mut log = T::new()
         .phone_open(0, 1)

@@ -383,6 +383,7 @@ fn hooks(pb: &ProgressBar, base: u64, stop: &Arc<AtomicBool>) -> Hooks {
     Hooks {
         on_execution: Some(Arc::new(move |n| bar.set_position(base + n))),
         stop: Some(stop.clone()),
+        stall: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Fibrils: parking, unparking, fibril mutexes, joins and deadlock detection.
 
 use super::{FibrilMutex, FibrilRec, World};
+use crate::bugs::Bug;
 use crate::ids::{FibrilId, TaskId};
 use crate::trace::{Event, Wait};
 use std::task::Poll;
@@ -33,10 +34,13 @@ impl World {
 
     /// Makes `f` runnable again if it is parked.
     pub(crate) fn unpark(&mut self, f: FibrilId) {
-        if self.fibrils[f.index()].parked.take().is_some() {
+        if let Some(wait) = self.fibrils[f.index()].parked.take() {
             self.running += 1;
-            self.wake.push(f);
-            self.trace.set_wait(f, None);
+            let lost = matches!(wait, Wait::AvailPhone { .. }) && self.bug(Bug::LostNotify);
+            if !lost {
+                self.wake.push(f);
+            }
+            self.trace.set_woken(f);
         }
     }
 

@@ -22,12 +22,70 @@ pub type Client = Task<StdPlatform>;
 
 /// A kernel with the default configuration (inline dispatch, full trace).
 pub fn kernel() -> K {
-    Kernel::new(KernelConfig::default())
+    kernel_with(KernelConfig::default())
 }
 
-/// A kernel with `cfg`.
+/// A kernel with `cfg`, watched for hangs ([`watch`]).
 pub fn kernel_with(cfg: KernelConfig) -> K {
-    Kernel::new(cfg)
+    let k = Kernel::new(cfg);
+    watch(&k);
+    k
+}
+
+/// How long a kernel of these std tests may record nothing, unfinished, before the watchdog
+/// ends the test binary with its table of who waits for what. Every test here finishes in
+/// milliseconds; a hang (a lost notification in the kernel, say, which std threads cannot
+/// report otherwise since the kernel counts the sleeper as running) becomes a failure that
+/// names the woken fibrils that never ran, instead of a test run that never ends.
+const STALL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Adds `k` to what the watchdog of this test binary watches, starting it if need be.
+// The watchdog is test scaffolding around the kernels, not part of any model: it may use the
+// wall clock and threads of its own.
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)]
+fn watch(k: &K) {
+    use std::io::Write;
+    use std::sync::{Mutex, Once};
+    use std::time::Instant;
+    static WATCHED: Mutex<Vec<(sessions_core::Trace, usize, Option<Instant>)>> =
+        Mutex::new(Vec::new());
+    static START: Once = Once::new();
+    WATCHED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push((k.trace().clone(), 0, None));
+    START.call_once(|| {
+        std::thread::spawn(|| loop {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            let mut watched = WATCHED.lock().unwrap_or_else(|p| p.into_inner());
+            watched.retain_mut(|(trace, seen, since)| {
+                let len = trace.len();
+                if len != *seen || since.is_none() {
+                    (*seen, *since) = (len, Some(Instant::now()));
+                    return true;
+                }
+                if since.is_some_and(|t| t.elapsed() < STALL) {
+                    return true;
+                }
+                let log = trace.snapshot();
+                if matches!(log.events.last(), Some(Event::Finish(_))) {
+                    return false;
+                }
+                let report = trace.note_stall(STALL.as_secs());
+                if report.fibrils.is_empty() && report.woken.is_empty() {
+                    // Left unfinished by its test, but nobody waits in it.
+                    return false;
+                }
+                // Straight to the file descriptor: the test harness captures `eprintln!`.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "a kernel of this test binary hangs: {report}\n{}",
+                    dump(&log.events)
+                );
+                std::process::exit(101);
+            });
+        });
+    });
 }
 
 /// Connects `client` to `server`'s chardev interface with exchange style `style`.
