@@ -416,7 +416,7 @@ fn failed(trace: &Trace, message: &str) -> Vec<Violation> {
     check::check_panicked(
         &log,
         message.lines().next().unwrap_or_default().to_string(),
-        quiet::take_location(),
+        quiet::first().and_then(|(_, at)| at),
     )
 }
 
@@ -432,7 +432,12 @@ fn finding(
     let violations = match (violations, payload) {
         (Some(v), _) => v,
         (None, Some(payload)) => {
-            failed(&trace.clone().unwrap_or_default(), &panic_message(payload))
+            // The first panic is the root: loom, say, unwinds out of its own deadlock report
+            // with another panic of its teardown.
+            let message = quiet::first()
+                .map(|(m, _)| m)
+                .unwrap_or_else(|| panic_message(payload));
+            failed(&trace.clone().unwrap_or_default(), &message)
         }
         (None, None) => return None,
     };

@@ -5,8 +5,8 @@
 //! a result the caller already has.
 //!
 //! [`run`] silences the panic hook on the calling thread while `f` runs; shuttle and loom run
-//! every modelled thread on it. What the hook would have said is kept: the location of the
-//! first panic, for [`Violation::Panic`](crate::Violation::Panic). Panics on other threads,
+//! every modelled thread on it. What the hook would have said is kept: the message and the
+//! location of the first panic, for [`Violation::Panic`](crate::Violation::Panic). Panics on other threads,
 //! and every panic when [`SHOW_PANICS_ENV`] is set, reach the previous hook as before.
 
 use std::cell::{Cell, RefCell};
@@ -18,7 +18,8 @@ pub const SHOW_PANICS_ENV: &str = "SESSIONS_SHOW_PANICS";
 
 std::thread_local! {
     static DEPTH: Cell<u32> = const { Cell::new(0) };
-    static LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// The first panic silenced since [`run`] began: its message and location.
+    static FIRST: RefCell<Option<(String, String)>> = const { RefCell::new(None) };
 }
 
 fn install() {
@@ -39,9 +40,14 @@ fn install() {
             if DEPTH.with(Cell::get) == 0 {
                 return plain(info);
             }
-            LOCATION.with(|l| {
-                l.borrow_mut().get_or_insert_with(|| {
-                    info.location().map(|l| l.to_string()).unwrap_or_default()
+            FIRST.with(|first| {
+                first.borrow_mut().get_or_insert_with(|| {
+                    let message = info
+                        .payload_as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| sessions_core::panic_message(info.payload()));
+                    let at = info.location().map(|l| l.to_string()).unwrap_or_default();
+                    (message, at)
                 });
             });
         }));
@@ -54,7 +60,7 @@ pub fn run<R>(f: impl FnOnce() -> R) -> R {
         return f();
     }
     install();
-    LOCATION.with(|l| l.borrow_mut().take());
+    FIRST.with(|f| f.borrow_mut().take());
     struct Depth;
     impl Drop for Depth {
         fn drop(&mut self) {
@@ -66,9 +72,11 @@ pub fn run<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Where the first panic silenced since [`run`] began happened.
-pub(crate) fn take_location() -> Option<String> {
-    LOCATION
-        .with(|l| l.borrow_mut().take())
-        .filter(|l| !l.is_empty())
+/// The message and location (`file:line:column`, when known) of the first panic silenced
+/// since [`run`] began on this thread: under shuttle and loom, where every modelled thread
+/// runs on it, the root of a failure, whatever panic unwound out of the backend at last.
+pub(crate) fn first() -> Option<(String, Option<String>)> {
+    FIRST
+        .with(|f| f.borrow().clone())
+        .map(|(m, at)| (m, Some(at).filter(|a| !a.is_empty())))
 }
