@@ -42,10 +42,7 @@ fn install() {
             }
             FIRST.with(|first| {
                 first.borrow_mut().get_or_insert_with(|| {
-                    let message = info
-                        .payload_as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| sessions_core::panic_message(info.payload()));
+                    let message = sessions_core::panic_message(info.payload());
                     let at = info.location().map(|l| l.to_string()).unwrap_or_default();
                     (message, at)
                 });
