@@ -165,7 +165,18 @@ impl<P: Platform> Kernel<P> {
     /// # Panics
     /// With a message starting with [`DEADLOCK_PANIC`] when the world deadlocks, and with an
     /// [`Aborted`] payload once the execution was aborted.
-    pub(crate) fn block_on<R>(&self, mut f: impl FnMut(&mut World, FibrilId) -> Poll<R>) -> R {
+    pub(crate) fn block_on<R>(&self, f: impl FnMut(&mut World, FibrilId) -> Poll<R>) -> R {
+        match self.block_unless_aborted(f) {
+            Some(r) => r,
+            None => std::panic::panic_any(Aborted),
+        }
+    }
+
+    /// [`Kernel::block_on`], but `None` instead of a panic once the execution was aborted.
+    fn block_unless_aborted<R>(
+        &self,
+        mut f: impl FnMut(&mut World, FibrilId) -> Poll<R>,
+    ) -> Option<R> {
         let me = Self::current();
         let mut g = self.lock();
         loop {
@@ -174,13 +185,12 @@ impl<P: Platform> Kernel<P> {
                 self.panic_deadlock();
             }
             if g.w().aborted {
-                drop(g);
-                std::panic::panic_any(Aborted);
+                return None;
             }
             let r = f(g.w(), me);
             self.settle(&mut g);
             if let Poll::Ready(v) = r {
-                return v;
+                return Some(v);
             }
             while g.w().is_parked(me) && !g.w().deadlocked && !g.w().aborted {
                 let cv = g.cvs[me.index()].clone();
@@ -424,10 +434,12 @@ impl<P: Platform, T: Send + 'static> Fibril<P, T> {
         self.id
     }
 
-    /// Waits for the fibril to finish and returns its result; `Err` carries its panic.
+    /// Waits for the fibril to finish and returns its result; `Err` carries its panic (an
+    /// [`Aborted`] one if the kernel was aborted while it waited).
     pub fn join(self) -> Result<T, sync::Panic> {
         let id = self.id;
-        self.k.block_on(|w, me| w.join_poll(me, id));
+        // After an abort every fibril's thread ends on its own: wait for the thread itself.
+        let _ = self.k.block_unless_aborted(|w, me| w.join_poll(me, id));
         self.handle.join().and_then(|r| r)
     }
 }

@@ -54,6 +54,7 @@ pub mod trace;
 mod world;
 
 pub use bugs::Bug;
+
 pub use client::{Aid, Exchange, Ipc, RawPhone, Reply, Session};
 pub use error::{Errno, HangupError, IpcError};
 pub use ids::*;
@@ -114,22 +115,41 @@ impl Default for KernelConfig {
 
 impl KernelConfig {
     /// Checks that the configuration can run.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.phone_limit == 0 {
-            return Err("phone_limit must be at least 1".into());
-        }
-        if self.call_limit == 0 {
-            return Err("call_limit must be at least 1".into());
-        }
-        if self.path_limit == 0 {
-            return Err("path_limit must be at least 1".into());
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (field, value) in [
+            ("phone_limit", self.phone_limit),
+            ("call_limit", self.call_limit),
+            ("path_limit", self.path_limit),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::ZeroLimit(field));
+            }
         }
         if self.bug.is_some() && !Bug::COMPILED {
-            return Err(
-                "bugs can only be injected when sessions-core is built with the `bugs` feature"
-                    .into(),
-            );
+            return Err(ConfigError::BugsNotCompiled);
         }
         Ok(())
     }
 }
+
+/// Why a [`KernelConfig`] cannot run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The named limit (`"phone_limit"`, ...) is zero.
+    ZeroLimit(&'static str),
+    /// A bug is injected but sessions-core was built without the `bugs` feature.
+    BugsNotCompiled,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::ZeroLimit(field) => write!(f, "{field} must be at least 1"),
+            ConfigError::BugsNotCompiled => f.write_str(
+                "bugs can only be injected when sessions-core is built with the `bugs` feature",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}

@@ -255,6 +255,13 @@ pub enum Event {
         /// Its session.
         sess: SessId,
     },
+    /// A fibril waits for a fibril mutex: `async_sess_mutex` or a SERIALIZE session's lock.
+    LockWait {
+        /// The waiting fibril.
+        fibril: FibrilId,
+        /// Which lock, and who holds it.
+        wait: Wait,
+    },
     /// A multiplexed begin found every path id in use and waits for one.
     WaitPath {
         /// The waiting fibril.
@@ -640,6 +647,13 @@ impl Trace {
         })
     }
 
+    /// Who waits for what right now: every parked fibril and its wait (ghost state, for
+    /// harnesses and tests; server logic never reads it).
+    pub fn waits(&self) -> Vec<(FibrilId, Wait)> {
+        self.buf
+            .with(|b| b.waits.iter().map(|(f, w)| (*f, w.clone())).collect())
+    }
+
     /// A copy of everything recorded so far.
     pub fn snapshot(&self) -> TraceLog {
         self.buf.with(|b| TraceLog {
@@ -854,6 +868,7 @@ impl fmt::Display for Event {
                 write!(f, "{obj} of {sess} left the cache ({why:?})")
             }
             Event::WaitPhone { fibril, sess } => write!(f, "{fibril} waits for a phone for {sess}"),
+            Event::LockWait { fibril, wait } => write!(f, "{fibril} {wait}"),
             Event::PathOpen { conn, path } => write!(f, "{conn} opened {path}"),
             Event::PathClose { conn, path } => write!(f, "{conn} freed {path}"),
             Event::OpStart {

@@ -107,8 +107,18 @@ impl World {
             return true;
         }
         let holder = m.owner;
-        self.park(me, Wait::AsyncMutex { task, holder });
+        self.park_on_lock(me, Wait::AsyncMutex { task, holder });
         false
+    }
+
+    /// Parks `me` on a fibril mutex (`async_sess_mutex`, a SERIALIZE session's lock), saying
+    /// so in the trace.
+    fn park_on_lock(&mut self, me: FibrilId, wait: Wait) {
+        self.record(Event::LockWait {
+            fibril: me,
+            wait: wait.clone(),
+        });
+        self.park(me, wait);
     }
 
     fn unlock_async(&mut self, task: TaskId) {
@@ -364,7 +374,7 @@ impl World {
                         let serial = &mut self.sessions[sess.index()].serial;
                         if !serial.try_lock(me) {
                             let holder = serial.owner;
-                            self.park(me, Wait::SerialLock { sess, holder });
+                            self.park_on_lock(me, Wait::SerialLock { sess, holder });
                             return Poll::Pending;
                         }
                     }
@@ -530,21 +540,24 @@ impl World {
         let sess = sm.sess;
         let task = self.task_of(sess);
         if !sm.locked {
-            let s = &self.sessions[sess.index()];
-            if s.hung_up {
-                return Poll::Ready(Err(IpcError::SessionClosed));
-            }
-            if s.exchanges > 0 {
-                return Poll::Ready(Err(IpcError::Busy));
-            }
             sm.locked = true;
             if !self.lock_async(me, task) {
                 return Poll::Pending;
             }
         }
-        if self.sessions[sess.index()].exchanges > 0 {
+        // Checked with `async_sess_mutex` held: another hangup may have gone first while this
+        // one queued for it.
+        let s = &self.sessions[sess.index()];
+        let refused = if s.hung_up {
+            Some(IpcError::SessionClosed)
+        } else if s.exchanges > 0 {
+            Some(IpcError::Busy)
+        } else {
+            None
+        };
+        if let Some(e) = refused {
             self.unlock_async(task);
-            return Poll::Ready(Err(IpcError::Busy));
+            return Poll::Ready(Err(e));
         }
         let main = self.sessions[sess.index()].phone;
         self.phone_hangup(me, main);

@@ -51,7 +51,11 @@ impl World {
     /// Marks the world deadlocked when nothing can run but something waits. Returns whether
     /// it is deadlocked; every parked fibril is then woken to report it.
     pub(crate) fn check_deadlock(&mut self) -> bool {
-        if !self.deadlocked && self.running == 0 && self.fibrils.iter().any(|f| f.parked.is_some())
+        // An aborted execution is ending: the fibrils it left parked are not a deadlock.
+        if !self.deadlocked
+            && !self.aborted
+            && self.running == 0
+            && self.fibrils.iter().any(|f| f.parked.is_some())
         {
             self.declare_deadlock();
         }

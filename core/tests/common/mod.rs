@@ -72,7 +72,8 @@ fn watch(k: &K) {
                     return false;
                 }
                 let report = trace.note_stall(STALL.as_secs());
-                if report.fibrils.is_empty() && report.woken.is_empty() {
+                if report.fibrils.is_empty() && report.woken.is_empty() && report.server.is_empty()
+                {
                     // Left unfinished by its test, but nobody waits in it.
                     return false;
                 }

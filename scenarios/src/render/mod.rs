@@ -370,6 +370,7 @@ impl Facts {
                 | Event::ExchBroken { fibril, .. }
                 | Event::WaitPhone { fibril, .. }
                 | Event::WaitPath { fibril, .. }
+                | Event::LockWait { fibril, .. }
                 | Event::HangupFail { fibril, .. }
                 | Event::SessionHangup { fibril, .. }
                 | Event::OpStart { fibril, .. }
@@ -800,6 +801,11 @@ impl Builder<'_> {
             Event::WaitPath { fibril, sess } => {
                 let lane = self.fib(*fibril);
                 let text = format!("waits for a free path of {sess}");
+                self.push(Some(i), Self::note_kind(lane), text, false);
+            }
+            Event::LockWait { fibril, wait } => {
+                let lane = self.fib(*fibril);
+                let text = self.facts.wait_text(wait, false);
                 self.push(Some(i), Self::note_kind(lane), text, false);
             }
             Event::HangupFail {
