@@ -74,6 +74,11 @@ pub enum Builtin {
     /// cached exchange, a wrapper of its main phone, heads the task's inactive list when the
     /// PARALLEL session runs out of phones: reclaim must pass it over (HelenOS's suspect S1).
     MixedExhaustion,
+    /// Fibrils A and B hang up one PARALLEL session (through two handles of it) while fibril
+    /// C holds `async_sess_mutex` across a clone round trip of another session (server
+    /// threads, so the answer takes a while): both hangups may queue behind C. Exactly one must
+    /// succeed; the other is told the session is closed.
+    HangupRace,
     /// The server refuses one PARALLEL session's clones (their arguments name an interface it
     /// does not serve, as a brokered session's would without `async_sess_args_set`), while
     /// another session has a cached clone. The refused begin must fail at once and leave the
@@ -232,6 +237,7 @@ impl BuiltinModel {
         }
         v.push(Builtin::MixedExhaustion.into());
         v.push(Builtin::CloneRefused.into());
+        v.push(Builtin::HangupRace.into());
         v.push(
             BuiltinModel::from(Builtin::SeedRead {
                 style: Style::Parallel,
@@ -258,11 +264,21 @@ impl BuiltinModel {
             | Builtin::CutShort { style } => vec![style],
             Builtin::NaivePhone => vec![],
             Builtin::AtomicTwoCall => vec![Style::Atomic],
-            Builtin::PhoneExhaustion | Builtin::WaitForPhone | Builtin::CloneRefused => {
-                vec![Style::Parallel]
-            }
+            Builtin::PhoneExhaustion
+            | Builtin::WaitForPhone
+            | Builtin::CloneRefused
+            | Builtin::HangupRace => vec![Style::Parallel],
             Builtin::EarlyEnd | Builtin::WaitForPath => vec![Style::Multiplexed],
             Builtin::MixedExhaustion => vec![Style::Serialize, Style::Parallel],
+        }
+    }
+
+    /// Where the model's server handlers run: on server threads for the model that needs
+    /// slow answers, else as chosen.
+    pub fn dispatch(&self) -> Dispatch {
+        match self.model {
+            Builtin::HangupRace => Dispatch::Threaded,
+            _ => self.dispatch,
         }
     }
 
@@ -409,6 +425,7 @@ impl Model for BuiltinModel {
             Builtin::CutShort { style } => format!("cut-short/{style}"),
             Builtin::MixedExhaustion => "mixed-exhaustion".into(),
             Builtin::CloneRefused => "clone-refused".into(),
+            Builtin::HangupRace => "hangup-race".into(),
         };
         let threaded = if self.dispatch == Dispatch::Threaded {
             "+threaded"
@@ -443,7 +460,7 @@ impl Model for BuiltinModel {
             phone_limit,
             call_limit,
             path_limit,
-            dispatch: self.dispatch,
+            dispatch: self.dispatch(),
             bug: self.bug,
             ..KernelConfig::default()
         }
@@ -464,11 +481,11 @@ impl Model for BuiltinModel {
 
     fn threads(&self) -> usize {
         let fibrils = match self.model {
-            Builtin::PhoneExhaustion => 3,
+            Builtin::PhoneExhaustion | Builtin::HangupRace => 3,
             Builtin::ServerDies { .. } | Builtin::EarlyEnd => 1,
             _ => 2,
         };
-        let dispatchers = if self.dispatch == Dispatch::Threaded {
+        let dispatchers = if self.dispatch() == Dispatch::Threaded {
             1
         } else {
             0
@@ -624,6 +641,35 @@ impl Model for BuiltinModel {
                 assert_chunks(&content, &got);
                 hang_up(ser);
                 hang_up(par);
+            }
+            Builtin::HangupRace => {
+                let content = device_bytes(1);
+                let dev = k.server("chardev", chardev::server(&content));
+                let sess = connect(&client, &dev, Style::Parallel);
+                let other = connect(&client, &dev, Style::Parallel);
+                let hangups: Vec<_> = ["A", "B"]
+                    .into_iter()
+                    .map(|name| {
+                        let s = sess.clone();
+                        client.spawn(name, move || s.hangup().map_err(|e| e.error))
+                    })
+                    .collect();
+                let o = other.clone();
+                let c = client.spawn("C", move || reads(&o, 1));
+                let results: Vec<Result<(), IpcError>> = hangups.into_iter().map(join).collect();
+                let got = expect_ok(strict, "C", join(c));
+                assert_chunks(&content, &got);
+                let done = results.iter().filter(|r| r.is_ok()).count();
+                let closed = results
+                    .iter()
+                    .filter(|r| **r == Err(IpcError::SessionClosed))
+                    .count();
+                assert_eq!(
+                    (done, closed),
+                    (1, 1),
+                    "two hangups of one session: {results:?}"
+                );
+                hang_up(other);
             }
             Builtin::CloneRefused => {
                 let content = device_bytes(3);

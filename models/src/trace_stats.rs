@@ -2,7 +2,7 @@
 //! (a clone, a reclaim, a wait for a phone, a busy hangup...). A model that claims to exercise
 //! reclaim can show it did, and `sessions check` can say what a run covered.
 
-use sessions_core::trace::{BeginHow, CacheOut};
+use sessions_core::trace::{BeginHow, CacheOut, Wait};
 use sessions_core::{Event, IpcError, Method, TraceLog};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -30,6 +30,10 @@ impl Coverage {
     pub const RECLAIM: &'static str = "reclaim";
     /// A begin waited for a phone.
     pub const WAIT_PHONE: &'static str = "wait for phone";
+    /// A fibril waited for `async_sess_mutex`.
+    pub const WAIT_MUTEX: &'static str = "wait for async mutex";
+    /// A fibril waited for a SERIALIZE session's exchange lock.
+    pub const WAIT_LOCK: &'static str = "wait for exchange lock";
     /// A multiplexed begin waited for a path id.
     pub const WAIT_PATH: &'static str = "wait for path";
     /// A hangup was refused as busy.
@@ -85,6 +89,11 @@ impl Coverage {
                     Self::WAIT_PHONE
                 }
                 Event::WaitPath { .. } => Self::WAIT_PATH,
+                Event::LockWait {
+                    wait: Wait::AsyncMutex { .. },
+                    ..
+                } => Self::WAIT_MUTEX,
+                Event::LockWait { .. } => Self::WAIT_LOCK,
                 Event::HangupFail {
                     error: IpcError::Busy,
                     ..

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{expect_as_declared, violations};
+use common::{deadlock, expect_as_declared, violations};
 use sessions_core::trace::Wait;
 use sessions_core::{Bug, Event};
 use sessions_models::builtin::{bug_checker, bug_model};
@@ -75,16 +75,7 @@ fn reclaim_of_an_active_exchange_is_caught_by_accounting() {
 #[test]
 fn a_lost_wakeup_on_exchange_end_is_caught_as_a_deadlock_on_a_phone() {
     let v = found(Bug::LostWakeup);
-    let report = v
-        .iter()
-        .find_map(|v| {
-            if let Violation::Deadlock { report, .. } = v {
-                Some(report)
-            } else {
-                None
-            }
-        })
-        .unwrap_or_else(|| panic!("{v:?}"));
+    let report = deadlock(&v);
     // The fibril that waited for a phone sleeps for ever although the exchange it waited for ended.
     assert!(
         report
@@ -188,13 +179,7 @@ fn reclaim_after_a_refused_clone_is_caught_as_needless_and_ends_in_a_wait_for_ev
     assert_eq!((victim.0, for_sess.0, fibril.name.as_str()), (0, 1, "A"));
     assert_eq!(*error, Some(sessions_core::IpcError::NoInterface));
     // With nothing left to reclaim, A waits for a phone that no end can give it.
-    let report = v
-        .iter()
-        .find_map(|v| match v {
-            Violation::Deadlock { report, .. } => Some(report),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("{v:?}"));
+    let report = deadlock(&v);
     assert!(
         report
             .fibrils
@@ -209,13 +194,7 @@ fn a_lost_notification_is_reported_with_the_fibril_that_never_ran_again() {
     // The kernel counts the woken fibril as running, so only shuttle's view of every thread
     // finds the deadlock; the report names the fibril whose thread was never notified.
     let v = found(Bug::LostNotify);
-    let report = v
-        .iter()
-        .find_map(|v| match v {
-            Violation::Deadlock { report, .. } => Some(report),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("{v:?}"));
+    let report = deadlock(&v);
     assert!(
         report
             .woken
@@ -286,13 +265,7 @@ fn on_std_threads_a_lost_notification_is_a_reported_stall_not_a_hang() {
     };
     let out = run_std_with(&HeldPhone, 1, TraceLevel::Full, &hooks);
     let v = violations(&out);
-    let report = v
-        .iter()
-        .find_map(|v| match v {
-            Violation::Deadlock { report, .. } => Some(report),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("{v:?}"));
+    let report = deadlock(&v);
     assert_eq!(report.stalled_secs, Some(1), "{report}");
     assert_eq!(
         report
@@ -303,6 +276,79 @@ fn on_std_threads_a_lost_notification_is_a_reported_stall_not_a_hang() {
         ["B"],
         "{report}"
     );
+    assert!(
+        report
+            .fibrils
+            .iter()
+            .any(|(_, n, w)| n == "main" && matches!(w, Wait::Join { .. })),
+        "{report}"
+    );
+}
+
+/// Set to let [`SpinsAfterWake`]'s fibril B stop spinning.
+static STOP_SPINNING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Fibril B waits for the exchange lock of a SERIALIZE session, which main holds; main hands
+/// it over, and B, woken and running, spins outside the kernel until the test stops it.
+#[derive(Clone)]
+struct SpinsAfterWake;
+
+impl Model for SpinsAfterWake {
+    fn name(&self) -> String {
+        "spins-after-wake".into()
+    }
+    fn config(&self) -> sessions_core::KernelConfig {
+        sessions_core::KernelConfig::default()
+    }
+    fn threads(&self) -> usize {
+        2
+    }
+    fn run<P: sessions_core::sync::Platform>(&self, k: &sessions_core::Kernel<P>) {
+        use sessions_core::proto::chardev;
+        let dev = k.server("dev", chardev::server(b""));
+        let client = k.task("client");
+        let iface = chardev::iface(sessions_core::Style::Serialize);
+        let sess = sessions_core::Session::connect(&client, &dev, iface, 0, 0).unwrap();
+        let held = sess.begin().unwrap();
+        let s = sess.clone();
+        let b = client.spawn("B", move || {
+            let exch = s.begin().unwrap();
+            while !STOP_SPINNING.load(std::sync::atomic::Ordering::Relaxed) {
+                P::yield_now();
+            }
+            exch.end();
+        });
+        // Hand the lock over only once B waits for it, so that B is woken in every run.
+        while !k
+            .trace()
+            .waits()
+            .iter()
+            .any(|(_, w)| matches!(w, Wait::SerialLock { .. }))
+        {
+            P::yield_now();
+        }
+        drop(held);
+        let _ = b.join();
+        sess.hangup().unwrap();
+    }
+}
+
+#[test]
+fn a_stall_blames_no_lost_notification_on_a_fibril_that_woke_and_ran() {
+    use sessions_core::TraceLevel;
+    use sessions_models::driver::run_std_with;
+    use sessions_models::Hooks;
+    let hooks = Hooks {
+        stall: Some(std::time::Duration::from_secs(1)),
+        ..Hooks::default()
+    };
+    let out = run_std_with(&SpinsAfterWake, 1, TraceLevel::Full, &hooks);
+    STOP_SPINNING.store(true, std::sync::atomic::Ordering::Relaxed);
+    let v = violations(&out);
+    let report = deadlock(&v);
+    // B was woken, ran, and spins: a stall, but nobody's notification was lost.
+    assert_eq!(report.stalled_secs, Some(1), "{report}");
+    assert!(report.woken.is_empty(), "{report}");
     assert!(
         report
             .fibrils

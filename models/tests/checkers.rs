@@ -188,15 +188,23 @@ impl T {
             why,
         })
     }
-    /// `fibril`'s clone refused for want of a phone, as before a legitimate reclaim.
-    fn clone_refused(self, fibril: FibrilId) -> Self {
+    /// A send by `fibril` of `method` (with tag `t`) refused with `error` on phone 0.
+    fn refused(self, fibril: FibrilId, method: Method, t: Option<Tag>, error: IpcError) -> Self {
         self.ev(Event::SendFail {
             fibril,
             phone: Some(PhoneId(0)),
-            method: Method::CONNECT_ME_TO,
-            tag: None,
-            error: IpcError::PhoneLimit,
+            method,
+            tag: t,
+            error,
         })
+    }
+    /// Tagged step `t` of method `method` refused at the call limit.
+    fn at_call_limit(self, method: Method, t: Tag) -> Self {
+        self.refused(t.fibril, method, Some(t), IpcError::CallLimit)
+    }
+    /// `fibril`'s clone refused for want of a phone, as before a legitimate reclaim.
+    fn clone_refused(self, fibril: FibrilId) -> Self {
+        self.refused(fibril, Method::CONNECT_ME_TO, None, IpcError::PhoneLimit)
     }
     fn path_open(self, conn: ConnId, path: PathId) -> Self {
         self.ev(Event::PathOpen { conn, path })
@@ -342,13 +350,7 @@ fn a_foreign_call_where_a_refused_step_was_due_is_an_interruption() {
     let (b0, b1) = (tag(B, Some(1), 1, 0), tag(B, Some(1), 1, 1));
     let log = T::new()
         .call(1, WRITE, a0, C0, P0)
-        .ev(Event::SendFail {
-            fibril: A,
-            phone: Some(PhoneId(0)),
-            method: Method::DATA_WRITE,
-            tag: Some(a1),
-            error: IpcError::CallLimit,
-        })
+        .at_call_limit(Method::DATA_WRITE, a1)
         .call(2, READ, b0, C0, P0)
         .call(3, DATA, b1, C0, P0)
         .cut();
@@ -402,18 +404,11 @@ fn a_foreign_call_before_the_server_closed_the_connection_is_an_interruption() {
 #[test]
 fn an_operation_cut_short_on_a_retired_connection_or_path_interrupts_nothing() {
     let (a0, a1) = (tag(A, Some(0), 0, 0), tag(A, Some(0), 0, 1));
-    let refused = |t| Event::SendFail {
-        fibril: A,
-        phone: Some(PhoneId(0)),
-        method: Method::DATA_WRITE,
-        tag: Some(t),
-        error: IpcError::CallLimit,
-    };
     // The clone is hung up after the cut: its connection sees HANGUP next, and B's read goes
     // to another connection.
     let log = T::new()
         .call(1, WRITE, a0, C0, P0)
-        .ev(refused(a1))
+        .at_call_limit(Method::DATA_WRITE, a1)
         .hangup_arrives(2, C0)
         .call(3, READ, tag(B, Some(1), 1, 0), C1, P0)
         .cut();
@@ -424,7 +419,7 @@ fn an_operation_cut_short_on_a_retired_connection_or_path_interrupts_nothing() {
         .begin(0, 0, A, BeginHow::Path(P1))
         .path_open(C0, P1)
         .call(1, WRITE, a0, C0, P1)
-        .ev(refused(a1))
+        .at_call_limit(Method::DATA_WRITE, a1)
         .path_close(C0, P1)
         .begin(1, 1, B, BeginHow::Path(P1))
         .path_open(C0, P1)
@@ -472,13 +467,7 @@ fn steps_refused_or_bounced_before_arriving_leave_no_gap_in_the_order() {
     let a = |step| tag(A, Some(0), 0, step);
     let log = T::new()
         .call(1, READ, a(0), C0, P0)
-        .ev(Event::SendFail {
-            fibril: A,
-            phone: Some(PhoneId(0)),
-            method: DATA,
-            tag: Some(a(1)),
-            error: IpcError::CallLimit,
-        })
+        .at_call_limit(DATA, a(1))
         .call(2, DATA, a(2), C0, P0)
         .send(3, DATA, Some(a(3)))
         .ev(Event::Bounce {

@@ -15,7 +15,7 @@ use sessions_models::{Builtin, BuiltinModel, Checker, Expect, Model, Verdict};
 /// for models with a server dispatcher thread, whose fourth thread multiplies the interleavings
 /// (the threaded seed example takes 10.9 million executions at bound 3).
 fn bound(m: &BuiltinModel) -> Option<usize> {
-    (m.dispatch == sessions_core::Dispatch::Threaded).then_some(2)
+    (m.dispatch() == sessions_core::Dispatch::Threaded).then_some(2)
 }
 
 fn explore(m: BuiltinModel) -> sessions_models::Outcome {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{expect_as_declared, violations};
+use common::{deadlock, expect_as_declared, violations};
 use sessions_core::trace::BeginHow;
 use sessions_core::{Event, Method, PathId, Style, TraceLevel};
 use sessions_models::driver::{run_shuttle, run_std, Scheduler};
@@ -60,16 +60,8 @@ fn write_while_read_under_serialize_is_reported_as_the_deadlock_it_is() {
     let out = expect_as_declared(&model(Builtin::WriteWhileRead {
         style: Style::Serialize,
     }));
-    let report = violations(&out)
-        .into_iter()
-        .find_map(|v| {
-            if let Violation::Deadlock { report, .. } = v {
-                Some(report)
-            } else {
-                None
-            }
-        })
-        .expect("a deadlock");
+    let v = violations(&out);
+    let report = deadlock(&v);
     // A waits for the answer to its read; B waits for the session's exchange lock, which A holds;
     // the server's read handler waits for data that only B would write.
     let text = report.to_string();
@@ -357,4 +349,90 @@ fn a_refused_clone_fails_its_begin_and_leaves_other_sessions_cached_exchanges_al
         "{c}"
     );
     assert_eq!(c.executions_with(Coverage::RECLAIM), 0, "{c}");
+}
+
+/// Fibrils A and B read twice each through two PARALLEL sessions of one task, with the server
+/// on its own thread so that a clone's round trip takes a while; after the run the model checks
+/// its own trace for checklist item 8: `async_sess_mutex` is held across the round trip, so no
+/// other fibril of the task begins or ends an exchange between a clone request and its answer.
+#[derive(Clone)]
+struct CloneHoldsTheMutex;
+
+impl Model for CloneHoldsTheMutex {
+    fn name(&self) -> String {
+        "clone-holds-the-mutex".into()
+    }
+    fn config(&self) -> sessions_core::KernelConfig {
+        sessions_core::KernelConfig {
+            dispatch: sessions_core::Dispatch::Threaded,
+            ..Default::default()
+        }
+    }
+    fn threads(&self) -> usize {
+        4
+    }
+    fn run<P: sessions_core::sync::Platform>(&self, k: &sessions_core::Kernel<P>) {
+        use sessions_core::proto::chardev;
+        let dev = k.server("dev", chardev::server(b"abcdefghijklmnop"));
+        let client = k.task("client");
+        let iface = chardev::iface(Style::Parallel);
+        let sessions: Vec<_> = (0..2)
+            .map(|_| sessions_core::Session::connect(&client, &dev, iface, 0, 0).unwrap())
+            .collect();
+        let fibrils: Vec<_> = ["A", "B"]
+            .into_iter()
+            .zip(sessions.clone())
+            .map(|(name, s)| {
+                client.spawn(name, move || {
+                    for _ in 0..2 {
+                        chardev::read(&s.begin().unwrap(), 4).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for f in fibrils {
+            f.join().unwrap();
+        }
+        for s in sessions {
+            s.hangup().unwrap();
+        }
+        let log = k.finish();
+        // Each clone's window, from its request to its answer, by the fibril that waits.
+        let mut open: Option<(sessions_core::CallId, sessions_core::FibrilId)> = None;
+        for e in &log.events {
+            match e {
+                Event::Send {
+                    call,
+                    fibril,
+                    phone: Some(_),
+                    method: Method::CONNECT_ME_TO,
+                    ..
+                } => open = Some((*call, *fibril)),
+                Event::Receive { call, .. } if open.is_some_and(|(c, _)| c == *call) => open = None,
+                Event::ExchBegin { fibril, exch, .. } => {
+                    if let Some((c, holder)) = open.filter(|(_, f)| f != fibril) {
+                        panic!("{exch} began while {holder} held async_sess_mutex for {c}");
+                    }
+                }
+                Event::CacheIn { obj, .. } => {
+                    if let Some((c, holder)) = open {
+                        panic!("{obj} was cached while {holder} held async_sess_mutex for {c}");
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[test]
+fn a_clone_round_trip_holds_the_async_framework_mutex_so_other_ends_wait() {
+    let out = expect_as_declared(&CloneHoldsTheMutex);
+    // The run did contend: some execution's clone was answered after another fibril had
+    // already asked for the mutex.
+    assert!(
+        out.coverage.executions_with(Coverage::WAIT_MUTEX) > 0,
+        "{}",
+        out.coverage
+    );
 }

@@ -136,3 +136,67 @@ fn the_same_protocol_with_exchanges_that_exclude_each_other_passes() {
         common::expect_as_declared(&TwoCall { style });
     }
 }
+
+/// Fibril B blocks reading an empty device while main joins it; fibril A panics.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct FibrilPanics;
+
+impl Model for FibrilPanics {
+    fn name(&self) -> String {
+        "fibril-panics".into()
+    }
+    fn config(&self) -> KernelConfig {
+        KernelConfig::default()
+    }
+    fn expect(&self) -> Expect {
+        Expect::Finding(Checker::Panic)
+    }
+    fn threads(&self) -> usize {
+        3
+    }
+    fn run<P: Platform>(&self, k: &Kernel<P>) {
+        use sessions_core::proto::chardev;
+        let dev = k.server("dev", chardev::server(b""));
+        let client = k.task("client");
+        let iface = chardev::iface(Style::Parallel);
+        let sess = Session::connect(&client, &dev, iface, 0, 0).expect("connect");
+        let s = sess.clone();
+        let b = client.spawn("B", move || chardev::read(&s.begin()?, 4));
+        let a = client.spawn("A", || -> () { panic!("fibril A gave up: boom") });
+        let _ = b.join();
+        let _ = a.join();
+        sess.hangup().expect("hangup");
+    }
+}
+
+#[test]
+fn a_fibril_s_panic_stops_the_execution_and_is_reported_with_its_own_message() {
+    // Main waits for B, B for an answer that never comes: only the abort that A's panic
+    // causes ends them, and the report is A's panic, not the aborts that follow it.
+    let out = common::expect_as_declared(&FibrilPanics);
+    let v = common::violations(&out);
+    let Some(Violation::Panic {
+        message, location, ..
+    }) = v.last()
+    else {
+        panic!("{v:?}")
+    };
+    assert_eq!(message, "fibril A gave up: boom");
+    assert!(
+        location
+            .as_deref()
+            .is_some_and(|l| l.contains("oracles.rs")),
+        "{location:?}"
+    );
+    // Every fibril's thread ended: the trace records A's end, then nothing of the unwinding.
+    let trace = &out.finding.expect("a finding").trace;
+    let exits: Vec<_> = trace
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            sessions_core::Event::FibrilExit { panicked, .. } => Some(*panicked),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(exits, [true]);
+}

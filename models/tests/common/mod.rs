@@ -47,3 +47,13 @@ pub fn violations(out: &Outcome) -> Vec<Violation> {
         .map(|f| f.violations.clone())
         .unwrap_or_default()
 }
+
+/// The deadlock report among `v`; panics with `v` when there is none.
+pub fn deadlock(v: &[Violation]) -> &sessions_core::trace::DeadlockReport {
+    v.iter()
+        .find_map(|v| match v {
+            Violation::Deadlock { report, .. } => Some(report),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no deadlock in {v:?}"))
+}
