@@ -262,7 +262,7 @@ impl<P: Platform> Kernel<P> {
     fn dispatch_loop(&self, server: TaskId) {
         loop {
             let work = self.block_on(|w, me| {
-                if w.has_ready(Some(server)) {
+                if w.has_ready(server) {
                     Poll::Ready(true)
                 } else if w.shutdown {
                     Poll::Ready(false)

@@ -143,12 +143,24 @@ fn debug_texts_name_the_objects_by_their_ids() {
     assert!(format!("{raw:?}").starts_with("RawPhone(Port("), "{raw:?}");
     drop(raw);
     assert_eq!(Method::DATA_READ.to_string(), "DATA_READ");
+    let f = client.spawn("F", || 1);
+    assert_eq!(format!("{f:?}"), format!("Fibril({})", f.id()));
+    assert_eq!(f.join().ok(), Some(1));
     hangup(sess);
     k.finish();
 }
 
 #[test]
 fn chardev_names_its_methods_and_its_stubs_return_what_the_server_did() {
+    // The wire numbers are the protocol's: a server built elsewhere must agree on them.
+    assert_eq!(
+        [chardev::READ, chardev::WRITE, chardev::CLOSE].map(|m| m.0),
+        [
+            Method::FIRST_USER,
+            Method::FIRST_USER + 1,
+            Method::FIRST_USER + 2
+        ]
+    );
     assert_eq!(chardev::READ.to_string(), "CHARDEV_READ");
     assert_eq!(chardev::WRITE.to_string(), "CHARDEV_WRITE");
     assert_eq!(chardev::CLOSE.to_string(), "CHARDEV_CLOSE");

@@ -652,3 +652,63 @@ fn a_wakeup_for_a_phone_is_not_lost_when_the_woken_fibril_s_session_is_hung_up()
         assert_clean_finish(&k.finish());
     }
 }
+
+/// The object of the exchange a fibril's last `ExchBegin` event names.
+fn last_begin_obj(k: &K) -> sessions_core::ObjId {
+    k.trace()
+        .snapshot()
+        .events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::ExchBegin { obj, .. } => Some(*obj),
+            _ => None,
+        })
+        .expect("an exchange began")
+}
+
+#[test]
+fn hangup_takes_only_its_own_clones_out_of_the_task_s_reclaim_list() {
+    // Four phones: two sessions and a cached clone each.
+    let k = kernel_with(KernelConfig {
+        phone_limit: 4,
+        ..KernelConfig::default()
+    });
+    let dev = k.server("dev", chardev::server(b""));
+    let client = k.task("client");
+    let (s1, s2) = (
+        connect(&client, &dev, Style::Parallel),
+        connect(&client, &dev, Style::Parallel),
+    );
+    s1.begin().unwrap().end();
+    s2.begin().unwrap().end();
+    let kept = last_begin_obj(&k);
+    hangup(s1);
+    // Two sessions more fill the table again; the next clone must reclaim s2's cached clone,
+    // the only idle exchange left in the task.
+    let (s3, s4) = (
+        connect(&client, &dev, Style::Parallel),
+        connect(&client, &dev, Style::Parallel),
+    );
+    let exch = s3.begin().expect("a phone is reclaimed for s3");
+    let reclaimed: Vec<_> = k
+        .trace()
+        .snapshot()
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::CacheOut {
+                obj,
+                why: CacheOut::Reclaim { .. },
+                ..
+            } => Some(*obj),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reclaimed, [kept]);
+    exch.end();
+    for s in [s2, s3, s4] {
+        hangup(s);
+    }
+    k.finish();
+}

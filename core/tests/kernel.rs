@@ -346,3 +346,20 @@ fn a_single_fibril_s_trace_reads_as_these_lines() {
         ]
     );
 }
+
+#[test]
+fn a_deadlock_after_another_fibril_ended_is_seen_at_once() {
+    let k = kernel();
+    let dev = k.server("dev", sessions_core::proto::chardev::server(b""));
+    let client = k.task("client");
+    let done = client.spawn("done", || 7);
+    assert_eq!(done.join().ok(), Some(7));
+    // The only fibril left reads a device nobody writes: a deadlock, declared at once.
+    let sess = connect(&client, &dev, Style::Serialize);
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        sessions_core::proto::chardev::read(&sess.begin().unwrap(), 1)
+    }));
+    let text = panic_text(r.expect_err("the read can never finish").as_ref());
+    assert!(text.starts_with(DEADLOCK_PANIC), "{text}");
+    std::mem::forget(sess);
+}

@@ -297,3 +297,24 @@ fn parallel_begin_on_a_saturated_session_phone_fails_with_call_limit() {
     assert_eq!(count(ev, |e| matches!(e, Event::WaitPhone { .. })), 0);
     assert_clean_finish(&log);
 }
+
+#[test]
+fn a_multiplexed_exchange_that_sent_nothing_frees_its_path_at_once() {
+    // One virtual path: an exchange that ends without a call must give it back, though the
+    // server never saw the path (the kernel answers its PATH_END itself).
+    let k = kernel_with(KernelConfig {
+        path_limit: 1,
+        ..KernelConfig::default()
+    });
+    let dev = k.server("dev", chardev::server(b"ab"));
+    let client = k.task("client");
+    let sess = connect(&client, &dev, Style::Multiplexed);
+    for _ in 0..2 {
+        sess.begin().unwrap().end();
+    }
+    let exch = sess.begin().unwrap();
+    assert_eq!(chardev::read(&exch, 2).unwrap(), b"ab");
+    exch.end();
+    hangup(sess);
+    k.finish();
+}

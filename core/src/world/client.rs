@@ -121,8 +121,8 @@ impl World {
         self.park(me, wait);
     }
 
-    fn unlock_async(&mut self, task: TaskId) {
-        if let Some(next) = self.tasks[task.index()].sess_mutex.unlock() {
+    fn unlock_async(&mut self, me: FibrilId, task: TaskId) {
+        if let Some(next) = self.tasks[task.index()].sess_mutex.unlock(me) {
             self.unpark(next);
         }
     }
@@ -283,11 +283,11 @@ impl World {
                 BeginSt::Locked => {
                     // The session may have been hung up while this fibril queued for the mutex.
                     if self.sessions[sess.index()].hung_up {
-                        self.unlock_async(task);
+                        self.unlock_async(me, task);
                         return Poll::Ready(Err(IpcError::SessionClosed));
                     }
                     if self.sessions[sess.index()].broken {
-                        self.unlock_async(task);
+                        self.unlock_async(me, task);
                         return Poll::Ready(Err(IpcError::Broken));
                     }
                     if let Some(obj) = self.take_cached(sess) {
@@ -311,7 +311,7 @@ impl World {
                         Err(IpcError::PhoneLimit) => sm.st = BeginSt::CloneFailed,
                         Err(e) => {
                             // The session phone itself is gone: no reclaim can help.
-                            self.unlock_async(task);
+                            self.unlock_async(me, task);
                             return Poll::Ready(Err(e));
                         }
                     }
@@ -331,7 +331,7 @@ impl World {
                         Some(Errno::Elimit | Errno::Enomem) => sm.st = BeginSt::CloneFailed,
                         Some(_) if self.bug(Bug::ReclaimOnRefusal) => sm.st = BeginSt::CloneFailed,
                         Some(e) => {
-                            self.unlock_async(task);
+                            self.unlock_async(me, task);
                             return Poll::Ready(Err(IpcError::from_errno(e)));
                         }
                     }
@@ -345,7 +345,7 @@ impl World {
                     // fibril_condvar_wait(&avail_phone_cv, &async_sess_mutex)
                     self.tasks[task.index()].avail_waiters.push_back((me, sess));
                     self.record(Event::WaitPhone { fibril: me, sess });
-                    self.unlock_async(task);
+                    self.unlock_async(me, task);
                     self.park(me, Wait::AvailPhone { sess });
                     sm.st = BeginSt::WaitAvail;
                     return Poll::Pending;
@@ -361,14 +361,14 @@ impl World {
                 }
                 BeginSt::Relocked => {
                     if self.sessions[sess.index()].hung_up {
-                        self.unlock_async(task);
+                        self.unlock_async(me, task);
                         return Poll::Ready(Err(IpcError::SessionClosed));
                     }
                     // As HelenOS: retry cloning without looking at the session's cache.
                     sm.st = BeginSt::Retry;
                 }
                 BeginSt::AfterExch(exch, obj, how) => {
-                    self.unlock_async(task);
+                    self.unlock_async(me, task);
                     sm.st = BeginSt::Serial(exch, obj, how);
                     if style == Style::Serialize && !self.bug(Bug::SerializeNoLock) {
                         let serial = &mut self.sessions[sess.index()].serial;
@@ -441,7 +441,7 @@ impl World {
                         return Poll::Ready(());
                     }
                     if style == Style::Serialize && !self.bug(Bug::SerializeNoLock) {
-                        if let Some(next) = self.sessions[sess.index()].serial.unlock() {
+                        if let Some(next) = self.sessions[sess.index()].serial.unlock(me) {
                             self.unpark(next);
                         }
                     }
@@ -476,7 +476,7 @@ impl World {
                             self.unpark(f);
                         }
                     }
-                    self.unlock_async(task);
+                    self.unlock_async(me, task);
                     return Poll::Ready(());
                 }
             }
@@ -556,7 +556,7 @@ impl World {
             None
         };
         if let Some(e) = refused {
-            self.unlock_async(task);
+            self.unlock_async(me, task);
             return Poll::Ready(Err(e));
         }
         let main = self.sessions[sess.index()].phone;
@@ -588,7 +588,7 @@ impl World {
         for f in path_waiters {
             self.unpark(f);
         }
-        self.unlock_async(task);
+        self.unlock_async(me, task);
         Poll::Ready(Ok(()))
     }
 

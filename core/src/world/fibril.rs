@@ -136,8 +136,18 @@ impl FibrilMutex {
         }
     }
 
-    /// Releases the mutex, handing it to the oldest waiter, which is returned for unparking.
-    pub(crate) fn unlock(&mut self) -> Option<FibrilId> {
+    /// Releases the mutex `me` holds, handing it to the oldest waiter, which is returned for
+    /// unparking.
+    ///
+    /// # Panics
+    /// If `me` does not hold it: the framework released a lock it never took, and whoever
+    /// holds it would lose it mid-section.
+    pub(crate) fn unlock(&mut self, me: FibrilId) -> Option<FibrilId> {
+        assert_eq!(
+            self.owner,
+            Some(me),
+            "{me} released a fibril mutex it does not hold"
+        );
         self.owner = self.waiters.pop_front();
         self.owner
     }

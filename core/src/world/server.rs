@@ -117,18 +117,12 @@ impl World {
         }
     }
 
-    pub(crate) fn has_ready(&self, server: Option<TaskId>) -> bool {
-        match server {
-            Some(s) => self.tasks[s.index()]
-                .server
-                .as_ref()
-                .is_some_and(|s| !s.ready.is_empty()),
-            None => self
-                .tasks
-                .iter()
-                .filter_map(|t| t.server.as_ref())
-                .any(|s| !s.ready.is_empty()),
-        }
+    /// Whether `server` has handler work queued.
+    pub(crate) fn has_ready(&self, server: TaskId) -> bool {
+        self.tasks[server.index()]
+            .server
+            .as_ref()
+            .is_some_and(|s| !s.ready.is_empty())
     }
 
     fn new_path(&mut self, conn: ConnId, path: PathId) {
