@@ -436,3 +436,15 @@ fn a_clone_round_trip_holds_the_async_framework_mutex_so_other_ends_wait() {
         out.coverage
     );
 }
+
+#[test]
+fn two_hangups_queued_behind_a_clone_round_trip_end_one_ok_and_one_closed() {
+    // The model asserts one Ok and one SessionClosed in every execution; the run shows that
+    // some execution had a fibril queue for async_sess_mutex, as the race needs.
+    let out = expect_as_declared(&BuiltinModel::from(Builtin::HangupRace));
+    assert!(
+        out.coverage.executions_with(Coverage::WAIT_MUTEX) > 0,
+        "{}",
+        out.coverage
+    );
+}

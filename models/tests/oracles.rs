@@ -115,6 +115,16 @@ fn an_operation_whose_second_call_never_arrives_is_still_judged_as_mixing() {
     else {
         panic!("{v:?}")
     };
+    let text = v
+        .iter()
+        .find(|v| matches!(v, Violation::Interrupted { .. }))
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    assert!(
+        text.starts_with("[mixing] on conn0 path0, ")
+            && text.contains("was still due, and it never came ("),
+        "{text}"
+    );
     assert_eq!((before.method, intruder.method), (BEGIN, BEGIN));
     assert_ne!(before.fibril, intruder.fibril);
     assert_eq!((missing.method, missing.step), (DATA, 1));
