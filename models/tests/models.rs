@@ -448,3 +448,77 @@ fn two_hangups_queued_behind_a_clone_round_trip_end_one_ok_and_one_closed() {
         out.coverage
     );
 }
+
+/// How many executions of [`WokenIntoAHeldMutex`] had B queue for `async_sess_mutex` after it
+/// was woken from its wait for a phone. Written after each execution's trace is complete.
+static WOKEN_INTO_HELD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A phone table too small for a clone per reader: A and B read on one PARALLEL session, D on
+/// another, server threads. B may wait for a phone until A's exchange ends; D may meanwhile reclaim A's idle clone and hold
+/// `async_sess_mutex` across its own clone's round trip, so that B, woken, must queue for the
+/// mutex before it looks at its cache again.
+#[derive(Clone)]
+struct WokenIntoAHeldMutex;
+
+impl Model for WokenIntoAHeldMutex {
+    fn name(&self) -> String {
+        "woken-into-a-held-mutex".into()
+    }
+    fn config(&self) -> sessions_core::KernelConfig {
+        sessions_core::KernelConfig {
+            phone_limit: 4,
+            dispatch: sessions_core::Dispatch::Threaded,
+            ..Default::default()
+        }
+    }
+    fn threads(&self) -> usize {
+        5
+    }
+    fn run<P: sessions_core::sync::Platform>(&self, k: &sessions_core::Kernel<P>) {
+        use sessions_core::proto::chardev;
+        let dev = k.server("dev", chardev::server(b"abcdefghijkl"));
+        let client = k.task("client");
+        let iface = chardev::iface(Style::Parallel);
+        let s1 = sessions_core::Session::connect(&client, &dev, iface, 0, 0).unwrap();
+        let s2 = sessions_core::Session::connect(&client, &dev, iface, 0, 0).unwrap();
+        let reader = |s: &sessions_core::Session<P>| {
+            let s = s.clone();
+            move || chardev::read(&s.begin().unwrap(), 4).unwrap().len()
+        };
+        let a = client.spawn("A", reader(&s1));
+        let b = client.spawn("B", reader(&s1));
+        let d = client.spawn("D", reader(&s2));
+        for f in [a, b, d] {
+            assert_eq!(f.join().unwrap(), 4);
+        }
+        s1.hangup().unwrap();
+        s2.hangup().unwrap();
+        let log = k.finish();
+        // Fibrils that waited for a phone, and whether one of them then queued for the mutex.
+        let mut waited = Vec::new();
+        for e in &log.events {
+            match e {
+                Event::WaitPhone { fibril, .. } => waited.push(*fibril),
+                Event::LockWait {
+                    fibril,
+                    wait: sessions_core::trace::Wait::AsyncMutex { .. },
+                } if waited.contains(fibril) => {
+                    WOKEN_INTO_HELD.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[test]
+fn a_begin_woken_for_a_phone_queues_for_the_mutex_another_fibril_holds() {
+    let out = expect_as_declared(&WokenIntoAHeldMutex);
+    assert!(
+        out.coverage.executions_with(Coverage::WAIT_PHONE) > 0,
+        "{}",
+        out.coverage
+    );
+    assert!(WOKEN_INTO_HELD.load(std::sync::atomic::Ordering::Relaxed) > 0);
+}

@@ -197,7 +197,6 @@ impl World {
         self.exchs.push(ExchRec {
             sess,
             obj,
-            path_end: None,
             broken: false,
         });
         self.objs[obj.index()].state = ObjState::Active(exch);
@@ -498,14 +497,14 @@ impl World {
             path,
         };
         match self.send_framework(me, phone, out) {
-            Ok(call) if !self.calls[call.index()].answered => {
-                self.exchs[exch.index()].path_end = Some(call);
-                if self.bug(Bug::PathReuseEarly) {
+            // The answer to PATH_END frees the path (`path_end_answered`): at once if the
+            // server never saw the path, else once its handler has taken every call.
+            Ok(call) => {
+                if self.bug(Bug::PathReuseEarly) && !self.calls[call.index()].answered {
                     self.release_path(sess, path);
                 }
             }
-            // Answered at once, or the connection is gone: nothing holds the path any more.
-            Ok(_) => {}
+            // The connection is gone: nothing holds the path any more.
             Err(_) => self.release_path(sess, path),
         }
     }

@@ -199,8 +199,6 @@ pub(crate) struct ObjRec {
 pub(crate) struct ExchRec {
     pub sess: SessId,
     pub obj: ObjId,
-    /// The PATH_END call of a multiplexed exchange, once ended.
-    pub path_end: Option<CallId>,
     /// An operation of the exchange was cut short: a send was refused after the operation's
     /// earlier calls reached the server. The exchange's connection is not handed on.
     pub broken: bool,
