@@ -653,20 +653,6 @@ fn a_wakeup_for_a_phone_is_not_lost_when_the_woken_fibril_s_session_is_hung_up()
     }
 }
 
-/// The object of the exchange a fibril's last `ExchBegin` event names.
-fn last_begin_obj(k: &K) -> sessions_core::ObjId {
-    k.trace()
-        .snapshot()
-        .events
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            Event::ExchBegin { obj, .. } => Some(*obj),
-            _ => None,
-        })
-        .expect("an exchange began")
-}
-
 #[test]
 fn hangup_takes_only_its_own_clones_out_of_the_task_s_reclaim_list() {
     // Four phones: two sessions and a cached clone each.

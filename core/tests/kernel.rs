@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{connect, finish_of, hangup, kernel, kernel_with, wait_for_event, K};
+use common::{connect, finish_of, hangup, kernel, kernel_with, last_begin_obj, wait_for_event, K};
 use sessions_core::server::Conn;
 use sessions_core::sync::{Condvar, Mutex, StdPlatform};
 use sessions_core::trace::Wait;
@@ -119,16 +119,7 @@ fn the_finish_event_lists_a_cached_exchange_and_an_unanswered_call() {
     // A read of the empty device is never answered: its exchange stays out of the cache.
     let exch = sess.begin().unwrap();
     let cached = sess.begin().unwrap();
-    let obj = k
-        .trace()
-        .snapshot()
-        .events
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            Event::ExchBegin { obj, .. } => Some(*obj),
-            _ => None,
-        });
+    let obj = last_begin_obj(&k);
     cached.end();
     let pending = exch
         .send(sessions_core::proto::chardev::READ, &[4])
@@ -137,7 +128,7 @@ fn the_finish_event_lists_a_cached_exchange_and_an_unanswered_call() {
     std::mem::forget((pending, exch));
     let log = k.finish();
     let fin = finish_of(&log);
-    assert_eq!(fin.cached, [obj.expect("a Begin event")]);
+    assert_eq!(fin.cached, [obj]);
     assert_eq!(fin.unanswered, [call]);
     std::mem::forget(sess);
 }

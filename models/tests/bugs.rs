@@ -254,19 +254,29 @@ impl Model for HeldPhone {
     }
 }
 
+/// Runs `m` once on std threads with a one-second stall watchdog and returns the stall's report,
+/// having checked that it is one and that main waits in it to join.
+fn stall_of<M: sessions_models::Model + Clone>(m: &M) -> sessions_core::trace::DeadlockReport {
+    let hooks = sessions_models::Hooks {
+        stall: Some(std::time::Duration::from_secs(1)),
+        ..sessions_models::Hooks::default()
+    };
+    let out = sessions_models::driver::run_std_with(m, 1, sessions_core::TraceLevel::Full, &hooks);
+    let report = deadlock(&violations(&out)).clone();
+    assert_eq!(report.stalled_secs, Some(1), "{report}");
+    assert!(
+        report
+            .fibrils
+            .iter()
+            .any(|(_, n, w)| n == "main" && matches!(w, Wait::Join { .. })),
+        "{report}"
+    );
+    report
+}
+
 #[test]
 fn on_std_threads_a_lost_notification_is_a_reported_stall_not_a_hang() {
-    use sessions_core::TraceLevel;
-    use sessions_models::driver::run_std_with;
-    use sessions_models::Hooks;
-    let hooks = Hooks {
-        stall: Some(std::time::Duration::from_secs(1)),
-        ..Hooks::default()
-    };
-    let out = run_std_with(&HeldPhone, 1, TraceLevel::Full, &hooks);
-    let v = violations(&out);
-    let report = deadlock(&v);
-    assert_eq!(report.stalled_secs, Some(1), "{report}");
+    let report = stall_of(&HeldPhone);
     assert_eq!(
         report
             .woken
@@ -274,13 +284,6 @@ fn on_std_threads_a_lost_notification_is_a_reported_stall_not_a_hang() {
             .map(|(_, n)| n.as_str())
             .collect::<Vec<_>>(),
         ["B"],
-        "{report}"
-    );
-    assert!(
-        report
-            .fibrils
-            .iter()
-            .any(|(_, n, w)| n == "main" && matches!(w, Wait::Join { .. })),
         "{report}"
     );
 }
@@ -335,25 +338,8 @@ impl Model for SpinsAfterWake {
 
 #[test]
 fn a_stall_blames_no_lost_notification_on_a_fibril_that_woke_and_ran() {
-    use sessions_core::TraceLevel;
-    use sessions_models::driver::run_std_with;
-    use sessions_models::Hooks;
-    let hooks = Hooks {
-        stall: Some(std::time::Duration::from_secs(1)),
-        ..Hooks::default()
-    };
-    let out = run_std_with(&SpinsAfterWake, 1, TraceLevel::Full, &hooks);
+    let report = stall_of(&SpinsAfterWake);
     STOP_SPINNING.store(true, std::sync::atomic::Ordering::Relaxed);
-    let v = violations(&out);
-    let report = deadlock(&v);
     // B was woken, ran, and spins: a stall, but nobody's notification was lost.
-    assert_eq!(report.stalled_secs, Some(1), "{report}");
     assert!(report.woken.is_empty(), "{report}");
-    assert!(
-        report
-            .fibrils
-            .iter()
-            .any(|(_, n, w)| n == "main" && matches!(w, Wait::Join { .. })),
-        "{report}"
-    );
 }

@@ -427,3 +427,17 @@ pub fn seed(style: Style, dispatch: Dispatch) -> ([Vec<u8>; 2], TraceLog) {
     hangup(sess);
     (got, k.finish())
 }
+
+/// The exchange object named by the trace's latest `ExchBegin` event.
+pub fn last_begin_obj(k: &K) -> ObjId {
+    k.trace()
+        .snapshot()
+        .events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::ExchBegin { obj, .. } => Some(*obj),
+            _ => None,
+        })
+        .expect("an exchange began")
+}
