@@ -54,7 +54,6 @@ pub mod trace;
 mod world;
 
 pub use bugs::Bug;
-
 pub use client::{Aid, Exchange, Ipc, RawPhone, Reply, Session};
 pub use error::{Errno, HangupError, IpcError};
 pub use ids::*;

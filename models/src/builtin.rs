@@ -131,10 +131,11 @@ impl<'de> Deserialize<'de> for BuiltinModel {
         let map = v
             .as_object_mut()
             .ok_or_else(|| D::Error::custom("a built-in model is a JSON object"))?;
-        let dispatch = match map.remove("dispatch") {
-            Some(x) => serde_json::from_value(x).map_err(D::Error::custom)?,
-            None => Dispatch::Inline,
+        let given_dispatch: Option<Dispatch> = match map.remove("dispatch") {
+            Some(x) => Some(serde_json::from_value(x).map_err(D::Error::custom)?),
+            None => None,
         };
+        let dispatch = given_dispatch.unwrap_or_default();
         let bug = match map.remove("bug") {
             Some(x) => Some(serde_json::from_value(x).map_err(D::Error::custom)?),
             None => None,
@@ -160,11 +161,34 @@ impl<'de> Deserialize<'de> for BuiltinModel {
                 params.join(", ")
             )));
         }
+        if let (Some(fixed), Some(given)) = (model.fixed_dispatch(), given_dispatch) {
+            if fixed != given {
+                return Err(D::Error::custom(format!(
+                    "model `{}` runs only with {} dispatch",
+                    own.get("model").and_then(|m| m.as_str()).unwrap_or("?"),
+                    serde_json::to_value(fixed)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                )));
+            }
+        }
         Ok(BuiltinModel {
             model,
             dispatch,
             bug,
         })
+    }
+}
+
+impl Builtin {
+    /// The dispatch a model needs whatever is asked for: `hangup-race` needs server threads, so
+    /// that a clone's answer takes a while and both hangups can queue behind it.
+    pub fn fixed_dispatch(self) -> Option<Dispatch> {
+        match self {
+            Builtin::HangupRace => Some(Dispatch::Threaded),
+            _ => None,
+        }
     }
 }
 
@@ -273,13 +297,9 @@ impl BuiltinModel {
         }
     }
 
-    /// Where the model's server handlers run: on server threads for the model that needs
-    /// slow answers, else as chosen.
+    /// Where the model's server handlers run: as its model fixes it, else as chosen.
     pub fn dispatch(&self) -> Dispatch {
-        match self.model {
-            Builtin::HangupRace => Dispatch::Threaded,
-            _ => self.dispatch,
-        }
+        self.model.fixed_dispatch().unwrap_or(self.dispatch)
     }
 
     /// Whether the model must see no error at all from the system.

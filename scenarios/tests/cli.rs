@@ -131,6 +131,11 @@ fn hostile_arguments_and_files_are_refused_with_status_2_and_a_message() {
     let extra_param = patched("extra-param.json", &|v| {
         v["model"]["style"] = "parallel".into()
     });
+    let inline_race =
+        patched(
+            "inline-race.json",
+            &|v| v["model"] = serde_json::json!({"model": "hangup-race", "dispatch": "inline"}),
+        );
     let too_long = patched("too-long.json", &|v| {
         let steps = v["schedule"]["steps"].as_str().unwrap().to_string();
         v["schedule"]["steps"] = format!("{steps} 0 0 0").into();
@@ -294,6 +299,10 @@ fn hostile_arguments_and_files_are_refused_with_status_2_and_a_message() {
         (
             vec!["replay", &extra_param],
             "model `naive-phone` has no parameter `style` (it takes bug, dispatch)",
+        ),
+        (
+            vec!["replay", &inline_race],
+            "model `hangup-race` runs only with threaded dispatch",
         ),
         (vec!["replay", &too_long], "the execution ended after"),
         (vec!["replay", &huge], "larger than 64 MiB"),
