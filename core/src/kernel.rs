@@ -243,6 +243,12 @@ impl<P: Platform> Kernel<P> {
     pub fn server(&self, name: &str, builder: ServerBuilder) -> ServerRef {
         let id = self.with(|w, _| {
             let id = w.new_task(name.to_string(), true);
+            for (protocol, _) in builder.handlers.values() {
+                w.record(Event::Serve {
+                    server: id,
+                    protocol: protocol.info(),
+                });
+            }
             let s = w.server_mut(id);
             s.handlers = builder.handlers;
             s.state = builder.state;

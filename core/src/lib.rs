@@ -48,6 +48,7 @@ pub mod ids;
 pub mod kernel;
 pub mod method;
 pub mod proto;
+pub mod protocol;
 pub mod server;
 pub mod sync;
 pub mod trace;
@@ -59,6 +60,7 @@ pub use error::{Errno, HangupError, IpcError};
 pub use ids::*;
 pub use kernel::{panic_message, Aborted, Fibril, Kernel, Task, DEADLOCK_PANIC};
 pub use method::{Iface, Method, Style};
+pub use protocol::{Protocol, ProtocolInfo};
 pub use server::{Call, Conn, DataRead, DataWrite, ServerBuilder, ServerRef};
 pub use trace::{Event, Tag, Trace, TraceLevel, TraceLog};
 

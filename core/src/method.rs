@@ -23,25 +23,29 @@ impl Method {
     /// The first method number protocols may use (`IPC_FIRST_USER_METHOD`).
     pub const FIRST_USER: u32 = 1024;
 
-    /// The method's symbolic name, for the protocols this crate knows.
-    pub fn name(self) -> String {
-        match self {
-            Method::HANGUP => "HANGUP".into(),
-            Method::CONNECT_ME_TO => "CONNECT_ME_TO".into(),
-            Method::DATA_WRITE => "DATA_WRITE".into(),
-            Method::DATA_READ => "DATA_READ".into(),
-            Method::PATH_END => "PATH_END".into(),
-            m => match crate::proto::method_name(m) {
-                Some(name) => name.into(),
-                None => format!("M{}", m.0),
-            },
-        }
+    /// The name of a kernel or framework method (`HANGUP`, `DATA_READ`, ...); a protocol's
+    /// methods are named by their [`crate::Protocol`], through the connection they travel on
+    /// (see [`crate::trace::Names`]).
+    pub fn kernel_name(self) -> Option<&'static str> {
+        Some(match self {
+            Method::HANGUP => "HANGUP",
+            Method::CONNECT_ME_TO => "CONNECT_ME_TO",
+            Method::DATA_WRITE => "DATA_WRITE",
+            Method::DATA_READ => "DATA_READ",
+            Method::PATH_END => "PATH_END",
+            _ => return None,
+        })
     }
 }
 
+/// A kernel method by its name, any other by its number (`M1024`): without its connection a
+/// method number has no protocol to be named by.
 impl fmt::Display for Method {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name())
+        match self.kernel_name() {
+            Some(name) => f.write_str(name),
+            None => write!(f, "M{}", self.0),
+        }
     }
 }
 
@@ -146,9 +150,9 @@ impl Iface {
     }
 }
 
+/// `protocol7/parallel`: the protocol by number (its name is in [`crate::trace::Names`]).
 impl fmt::Display for Iface {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = crate::proto::protocol_name(self.protocol()).unwrap_or("iface");
-        write!(f, "{name}/{}", self.style())
+        write!(f, "protocol{}/{}", self.protocol(), self.style())
     }
 }

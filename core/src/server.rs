@@ -24,6 +24,7 @@
 use crate::error::Errno;
 use crate::ids::{CallId, ConnId, PathId, TaskId};
 use crate::method::{Iface, Method};
+use crate::protocol::Protocol;
 use crate::sync::Arc;
 use crate::trace::{AnsweredBy, Event};
 use crate::world::{with_world, Incoming, World};
@@ -41,14 +42,21 @@ pub type Handler = Arc<dyn Fn(Conn) -> Pin<Box<dyn Future<Output = ()> + Send>> 
 /// What a server task serves: handlers per protocol and the server's state.
 #[derive(Default)]
 pub struct ServerBuilder {
-    pub(crate) handlers: BTreeMap<u32, Handler>,
+    pub(crate) handlers: BTreeMap<u32, (Protocol, Handler)>,
     pub(crate) state: Option<Box<dyn Any + Send>>,
 }
 
 impl fmt::Debug for ServerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerBuilder")
-            .field("protocols", &self.handlers.keys().collect::<Vec<_>>())
+            .field(
+                "protocols",
+                &self
+                    .handlers
+                    .values()
+                    .map(|(p, _)| p.name)
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -59,14 +67,16 @@ impl ServerBuilder {
         Self::default()
     }
 
-    /// Serves `protocol` (whatever exchange style the client picks) with `handler`.
-    pub fn serve<F, Fut>(mut self, protocol: u32, handler: F) -> Self
+    /// Serves `protocol` with `handler`: in the style the protocol fixes, or, if it fixes
+    /// none, in whatever style the client picks. The trace names the methods of calls on its
+    /// connections by `protocol`.
+    pub fn serve<F, Fut>(mut self, protocol: &Protocol, handler: F) -> Self
     where
         F: Fn(Conn) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.handlers
-            .insert(protocol, Arc::new(move |conn| Box::pin(handler(conn))));
+        let handler: Handler = Arc::new(move |conn| Box::pin(handler(conn)));
+        self.handlers.insert(protocol.id, (*protocol, handler));
         self
     }
 

@@ -6,7 +6,8 @@ mod common;
 use common::{connect, hangup, kernel};
 use sessions_core::proto::chardev;
 use sessions_core::{
-    Aborted, Bug, ConfigError, Errno, HangupError, Ipc, IpcError, KernelConfig, Method, Style,
+    Aborted, Bug, ConfigError, Errno, Event, HangupError, Ipc, IpcError, KernelConfig, Method,
+    Style,
 };
 
 #[test]
@@ -161,11 +162,27 @@ fn chardev_names_its_methods_and_its_stubs_return_what_the_server_did() {
             Method::FIRST_USER + 2
         ]
     );
-    assert_eq!(chardev::READ.to_string(), "CHARDEV_READ");
-    assert_eq!(chardev::WRITE.to_string(), "CHARDEV_WRITE");
-    assert_eq!(chardev::CLOSE.to_string(), "CHARDEV_CLOSE");
+    // The names are the protocol's; a bare number names no protocol.
     assert_eq!(
-        chardev::iface(Style::Parallel).to_string(),
+        chardev::PROTOCOL.method_name(chardev::READ),
+        Some("CHARDEV_READ")
+    );
+    assert_eq!(
+        chardev::PROTOCOL.method_name(chardev::WRITE),
+        Some("CHARDEV_WRITE")
+    );
+    assert_eq!(
+        chardev::PROTOCOL.method_name(chardev::CLOSE),
+        Some("CHARDEV_CLOSE")
+    );
+    assert_eq!(chardev::PROTOCOL.method_name(Method::DATA_READ), None);
+    assert_eq!(chardev::READ.to_string(), "M1024");
+    let names = sessions_core::trace::Names::from_events(&[Event::Serve {
+        server: sessions_core::TaskId(1),
+        protocol: chardev::PROTOCOL.info(),
+    }]);
+    assert_eq!(
+        names.iface(chardev::iface(Style::Parallel)),
         "chardev/parallel"
     );
     let k = kernel();
@@ -199,7 +216,7 @@ fn styles_and_interfaces_keep_their_bits_and_names() {
         assert_eq!(style.to_string(), style.name());
         let iface = sessions_core::Iface::new(7, style);
         assert_eq!((iface.protocol(), iface.style()), (7, style));
-        assert_eq!(iface.to_string(), format!("iface/{style}"));
+        assert_eq!(iface.to_string(), format!("protocol7/{style}"));
     }
     assert_eq!(Style::Serialize.bits(), 1);
     assert_eq!(Style::Parallel.bits(), 2);

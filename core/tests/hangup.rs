@@ -9,9 +9,10 @@ use common::*;
 use sessions_core::proto::chardev;
 use sessions_core::server::Conn;
 use sessions_core::trace::{AnsweredBy, BeginHow, CacheOut, CloseBy, PhoneClose};
+use sessions_core::Protocol;
 use sessions_core::{
-    CallId, ConnId, Dispatch, Errno, Event, HangupError, Iface, Ipc, IpcError, KernelConfig,
-    Method, ServerBuilder, Session, Style,
+    CallId, ConnId, Dispatch, Errno, Event, HangupError, Ipc, IpcError, KernelConfig, Method,
+    ServerBuilder, Session, Style,
 };
 
 #[test]
@@ -348,7 +349,12 @@ fn calls_held_by_a_server_that_closes_mid_read_are_answered_ehangup() {
     assert_clean_finish(&log);
 }
 
-const GATE: u32 = 7;
+const GATE: Protocol = Protocol {
+    id: 7,
+    name: "gate",
+    methods: &[],
+    style: None,
+};
 const HOLD: Method = Method(Method::FIRST_USER + 100);
 const OPEN: Method = Method(Method::FIRST_USER + 101);
 const PING: Method = Method(Method::FIRST_USER + 102);
@@ -390,11 +396,11 @@ fn calls_queued_behind_a_returning_handler_are_answered_ehangup() {
         let srv = k.server(
             "gate",
             ServerBuilder::new()
-                .serve(GATE, gate)
+                .serve(&GATE, gate)
                 .state(Gate::default()),
         );
         let client = k.task("client");
-        let iface = Iface::new(GATE, Style::Parallel);
+        let iface = GATE.iface_with(Style::Parallel);
         let a = Session::connect(&client, &srv, iface, 0, 0).unwrap();
         let b = Session::connect(&client, &srv, iface, 0, 0).unwrap();
         let exch = a.begin().unwrap();
@@ -456,9 +462,9 @@ fn a_call_to_a_connection_whose_handler_returned_is_answered_ehangup() {
     // HelenOS's label routing would deliver it into a freed connection (suspect S6); here the
     // kernel answers it EHANGUP and the call never reaches a handler.
     let k = kernel();
-    let srv = k.server("oneshot", ServerBuilder::new().serve(GATE, oneshot));
+    let srv = k.server("oneshot", ServerBuilder::new().serve(&GATE, oneshot));
     let client = k.task("client");
-    let sess = Session::connect(&client, &srv, Iface::new(GATE, Style::Parallel), 0, 0).unwrap();
+    let sess = Session::connect(&client, &srv, GATE.iface_with(Style::Parallel), 0, 0).unwrap();
     let exch = sess.begin().unwrap();
     let x = exch.id();
     assert_eq!(exch.request(PING, &[41]).unwrap().args[0], 42);

@@ -8,9 +8,10 @@ use common::{connect, finish_of, hangup, kernel, kernel_with, last_begin_obj, wa
 use sessions_core::server::Conn;
 use sessions_core::sync::{Condvar, Mutex, StdPlatform};
 use sessions_core::trace::Wait;
+use sessions_core::Protocol;
 use sessions_core::{
-    Aborted, Errno, Event, Iface, Ipc, IpcError, KernelConfig, Method, ServerBuilder, Session,
-    Style, Trace, TraceLevel, DEADLOCK_PANIC,
+    Aborted, Errno, Event, Ipc, IpcError, KernelConfig, Method, ServerBuilder, Session, Style,
+    Trace, TraceLevel, DEADLOCK_PANIC,
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -148,13 +149,18 @@ async fn restless(conn: Conn) {
 #[test]
 fn handlers_that_keep_waking_each_other_are_refused_not_spun_for_ever() {
     let k = kernel();
-    let proto = 7;
+    const RESTLESS: Protocol = Protocol {
+        id: 7,
+        name: "restless",
+        methods: &[],
+        style: None,
+    };
     let server = k.server(
         "restless",
-        ServerBuilder::new().serve(proto, restless).state(0u64),
+        ServerBuilder::new().serve(&RESTLESS, restless).state(0u64),
     );
     let client = k.task("client");
-    let iface = Iface::new(proto, Style::Serialize);
+    let iface = RESTLESS.iface_with(Style::Serialize);
     let first = Session::connect(&client, &server, iface, 0, 0).unwrap();
     // A handler starts when its connection is accepted: the second one starts the spin.
     let r = catch_unwind(AssertUnwindSafe(|| {
@@ -204,11 +210,16 @@ async fn picky(mut conn: Conn) {
 #[test]
 fn failed_data_transfers_and_a_foreign_call_where_data_was_due_reach_the_client() {
     let k = kernel();
-    let proto = 9;
-    let server = k.server("picky", ServerBuilder::new().serve(proto, picky));
+    const PICKY: Protocol = Protocol {
+        id: 9,
+        name: "picky",
+        methods: &[],
+        style: None,
+    };
+    let server = k.server("picky", ServerBuilder::new().serve(&PICKY, picky));
     let client = k.task("client");
     let sess =
-        Session::connect(&client, &server, Iface::new(proto, Style::Serialize), 0, 0).unwrap();
+        Session::connect(&client, &server, PICKY.iface_with(Style::Serialize), 0, 0).unwrap();
     let exch = sess.begin().unwrap();
     let first = exch.send(Method(Method::FIRST_USER), &[]).unwrap();
     assert_eq!(exch.data_read_start(4), Err(IpcError::Remote(Errno::Eio)));
@@ -272,8 +283,14 @@ fn the_sync_facade_s_types_say_which_backend_they_are() {
     let h = sessions_core::sync::spawn::<StdPlatform, _, _>("t".into(), || 3);
     assert_eq!(format!("{h:?}"), "JoinHandle<std>");
     assert_eq!(h.join().ok(), Some(3));
-    let b = ServerBuilder::new().serve(5, |_conn: Conn| async {});
-    assert_eq!(format!("{b:?}"), "ServerBuilder { protocols: [5] }");
+    const FIVE: Protocol = Protocol {
+        id: 5,
+        name: "five",
+        methods: &[],
+        style: None,
+    };
+    let b = ServerBuilder::new().serve(&FIVE, |_conn: Conn| async {});
+    assert_eq!(format!("{b:?}"), "ServerBuilder { protocols: [\"five\"] }");
     let g = sessions_core::sync::Ghost::new(7u32);
     assert_eq!(format!("{g:?}"), "Ghost(..)");
     assert_eq!(g.with(|n| *n), 7);
@@ -296,13 +313,15 @@ fn a_single_fibril_s_trace_reads_as_these_lines() {
     exch.end();
     hangup(sess);
     let log = k.finish();
-    let lines: Vec<String> = log.events.iter().map(|e| e.to_string()).collect();
+    let names = sessions_core::trace::Names::from_events(&log.events);
+    let lines: Vec<String> = log.events.iter().map(|e| names.event(e)).collect();
     assert_eq!(
         lines,
         [
             "task0 `main` created (client, 64 phones)",
             "fibril0 `main` created in task0",
             "task1 `dev` created (server, 64 phones)",
+            "task1 serves protocol 1 `chardev`",
             "task2 `client` created (client, 64 phones)",
             "task2 opened phone0 (1 open)",
             "fibril0 sent call0 CONNECT_ME_TO",

@@ -30,6 +30,9 @@ pub struct CallRef {
     pub call: CallId,
     /// Its method.
     pub method: Method,
+    /// The method's name in the protocol of the connection it was sent on.
+    #[serde(default)]
+    pub method_name: String,
     /// The fibril that sent it.
     pub fibril: FibrilRef,
     /// Its exchange, if any.
@@ -45,7 +48,7 @@ impl fmt::Display for CallRef {
         write!(
             f,
             "{} {} ({} {}",
-            self.call, self.method, self.fibril, self.op
+            self.call, self.method_name, self.fibril, self.op
         )?;
         if let Some(e) = self.exch {
             write!(f, ", {e}")?;
@@ -84,6 +87,9 @@ impl fmt::Display for Fate {
 pub struct Missing {
     /// Its method.
     pub method: Method,
+    /// The method's name in the protocol of the connection it was sent on.
+    #[serde(default)]
+    pub method_name: String,
     /// The fibril that sent (or tried to send) it.
     pub fibril: FibrilRef,
     /// Its exchange, if any.
@@ -101,7 +107,7 @@ impl fmt::Display for Missing {
         write!(
             f,
             "step {} {} ({} {}",
-            self.step, self.method, self.fibril, self.op
+            self.step, self.method_name, self.fibril, self.op
         )?;
         if let Some(e) = self.exch {
             write!(f, ", {e}")?;
@@ -127,8 +133,9 @@ pub enum Cause {
         conn: ConnId,
         /// The earlier exchange.
         earlier: ExchId,
-        /// Its calls still unanswered when the new exchange began.
-        calls: Vec<(CallId, Method)>,
+        /// Its calls still unanswered when the new exchange began, with their methods and
+        /// the methods' names.
+        calls: Vec<(CallId, Method, String)>,
     },
     /// An exchange object went back to the cache while a call its exchange had forgotten was
     /// still unanswered, and a later exchange reused it: the connection was wedged behind the
@@ -142,6 +149,9 @@ pub enum Cause {
         call: CallId,
         /// Its method.
         method: Method,
+        /// The method's name in its connection's protocol.
+        #[serde(default)]
+        method_name: String,
         /// The connection.
         conn: ConnId,
         /// The exchange that reused the object.
@@ -175,7 +185,7 @@ impl fmt::Display for Cause {
                 earlier,
                 calls,
             } => {
-                let calls: Vec<String> = calls.iter().map(|(c, m)| format!("{c} {m}")).collect();
+                let calls: Vec<String> = calls.iter().map(|(c, _, m)| format!("{c} {m}")).collect();
                 write!(
                     f,
                     "because {exch} of {fibril} began on {conn} while it still owed {earlier} \
@@ -187,13 +197,14 @@ impl fmt::Display for Cause {
                 obj,
                 earlier,
                 call,
-                method,
+                method_name,
                 conn,
                 exch,
                 fibril,
+                ..
             } => write!(
                 f,
-                "because {obj} went back to the cache while {call} {method}, forgotten by \
+                "because {obj} went back to the cache while {call} {method_name}, forgotten by \
                  {earlier}, was unanswered on {conn}, and {exch} of {fibril} reused it: the \
                  connection was wedged behind the forgotten call"
             ),
@@ -374,6 +385,9 @@ pub enum Violation {
         call: CallId,
         /// Its method.
         method: Method,
+        /// The method's name in its connection's protocol.
+        #[serde(default)]
+        method_name: String,
         /// Its sender.
         fibril: FibrilRef,
     },
@@ -383,6 +397,9 @@ pub enum Violation {
         call: CallId,
         /// Its method.
         method: Method,
+        /// The method's name in its connection's protocol.
+        #[serde(default)]
+        method_name: String,
         /// How many answers it got.
         answers: u32,
     },
@@ -479,6 +496,9 @@ pub enum Violation {
         call: CallId,
         /// Its method.
         method: Method,
+        /// The method's name in its connection's protocol.
+        #[serde(default)]
+        method_name: String,
         /// What the server expected.
         expected: String,
         /// Who sent the offending call, if it carried a tag.
@@ -612,11 +632,11 @@ impl fmt::Display for Violation {
                 f,
                 "[mixing] on {conn}, {call} reached {path} although its exchange runs on {expected}"
             ),
-            Violation::Unanswered { call, method, fibril } => {
-                write!(f, "[answers] {call} {method} sent by {fibril} was never answered")
+            Violation::Unanswered { call, method_name, fibril, .. } => {
+                write!(f, "[answers] {call} {method_name} sent by {fibril} was never answered")
             }
-            Violation::AnsweredTwice { call, method, answers } => {
-                write!(f, "[answers] {call} {method} was answered {answers} times")
+            Violation::AnsweredTwice { call, method_name, answers, .. } => {
+                write!(f, "[answers] {call} {method_name} was answered {answers} times")
             }
             Violation::CrossedAnswer { call, receiver, sender, evidence } => write!(
                 f,
@@ -664,8 +684,8 @@ impl fmt::Display for Violation {
                 }
                 f.write_str(": reclaim frees phones, it cannot help a clone that had one")
             }
-            Violation::Protocol { conn, path, call, method, expected, sender, .. } => {
-                write!(f, "[protocol] the server of {conn} {path} expected {expected} but got {call} {method}")?;
+            Violation::Protocol { conn, path, call, method_name, expected, sender, .. } => {
+                write!(f, "[protocol] the server of {conn} {path} expected {expected} but got {call} {method_name}")?;
                 match sender {
                     Some(s) => write!(f, " from {s}"),
                     None => Ok(()),

@@ -45,6 +45,8 @@ fn cref(call: u32, method: Method, t: Tag) -> CallRef {
     CallRef {
         call: CallId(call),
         method,
+        // Hand-built traces open no connections, so no protocol names the method.
+        method_name: method.to_string(),
         fibril: fref(t.fibril),
         exch: t.exch,
         op: t.op,
@@ -334,6 +336,7 @@ fn operations_in_turn_or_on_separate_connections_or_paths_are_not_mixing() {
 fn missing(method: Method, t: Tag, fate: Fate) -> Missing {
     Missing {
         method,
+        method_name: method.to_string(),
         fibril: fref(t.fibril),
         exch: t.exch,
         op: t.op,
@@ -585,11 +588,13 @@ fn a_call_never_answered_or_answered_twice_is_reported() {
             Violation::AnsweredTwice {
                 call: CallId(2),
                 method: READ,
+                method_name: READ.to_string(),
                 answers: 3,
             },
             Violation::Unanswered {
                 call: CallId(1),
                 method: READ,
+                method_name: READ.to_string(),
                 fibril: fref(A),
             },
         ]
@@ -602,6 +607,7 @@ fn a_call_never_answered_or_answered_twice_is_reported() {
         vec![Violation::AnsweredTwice {
             call: CallId(2),
             method: READ,
+            method_name: READ.to_string(),
             answers: 3,
         }]
     );
@@ -620,6 +626,7 @@ fn an_answer_received_twice_is_answered_twice() {
         vec![Violation::AnsweredTwice {
             call: CallId(1),
             method: READ,
+            method_name: READ.to_string(),
             answers: 2,
         }]
     );
@@ -963,6 +970,7 @@ fn protocol_errors_name_the_offending_call_and_its_tagged_sender() {
                 path: P0,
                 call: CallId(2),
                 method: READ,
+                method_name: READ.to_string(),
                 expected: "DATA_READ".into(),
                 sender: Some(fref(B)),
                 because: Vec::new(),
@@ -972,6 +980,7 @@ fn protocol_errors_name_the_offending_call_and_its_tagged_sender() {
                 path: P0,
                 call: CallId(3),
                 method: Method::PATH_END,
+                method_name: Method::PATH_END.to_string(),
                 expected: "CHARDEV_READ".into(),
                 sender: None,
                 because: Vec::new(),
@@ -1101,7 +1110,10 @@ fn deadlock_of_b() -> DeadlockReport {
             path: P0,
             what: "chardev data".into(),
         }],
-        names: vec![(A, "A".into()), (B, "B".into())],
+        known: trace::Names {
+            fibrils: [(A, "A".into()), (B, "B".into())].into(),
+            ..Default::default()
+        },
         ..DeadlockReport::default()
     }
 }
@@ -1119,7 +1131,10 @@ fn a_deadlock_behind_an_earlier_exchange_s_unanswered_calls_says_so() {
             fibril: fref(B),
             conn: C0,
             earlier: ExchId(0),
-            calls: vec![(CallId(1), READ), (CallId(2), DATA)],
+            calls: vec![
+                (CallId(1), READ, READ.to_string()),
+                (CallId(2), DATA, DATA.to_string())
+            ],
         }]
     );
     assert!(
@@ -1157,6 +1172,7 @@ fn a_protocol_error_on_a_cached_exchange_wedged_by_a_forgotten_call_says_so() {
             earlier: ExchId(0),
             call: CallId(1),
             method: READ,
+            method_name: READ.to_string(),
             conn: C0,
             exch: ExchId(1),
             fibril: fref(B),
@@ -1229,7 +1245,32 @@ fn a_deadlock_report_is_a_violation_and_silences_end_state_checks() {
             },
         )],
         server: vec![],
-        names: vec![(A, "A".into())],
+        // The report names the call's method through its connection's protocol.
+        known: trace::Names::from_events(&[
+            Event::TaskNew {
+                task: TaskId(2),
+                name: "dev".into(),
+                phone_limit: 2,
+                server: true,
+            },
+            Event::Serve {
+                server: TaskId(2),
+                protocol: chardev::PROTOCOL.info(),
+            },
+            Event::FibrilNew {
+                fibril: A,
+                task: CLIENT,
+                name: "A".into(),
+            },
+            Event::ConnOpen {
+                conn: C0,
+                call: CallId(0),
+                server: TaskId(2),
+                client: CLIENT,
+                phone: PhoneId(0),
+                iface: chardev::iface(Style::Parallel),
+            },
+        ]),
         ..DeadlockReport::default()
     };
     let mut log = T::new()
@@ -1250,7 +1291,7 @@ fn a_deadlock_report_is_a_violation_and_silences_end_state_checks() {
     assert_eq!(v[0].checker(), Checker::Deadlock);
     assert!(
         v[0].to_string()
-            .contains("fibril A waits for the answer to call1 (CHARDEV_READ) on conn0"),
+            .contains("fibril A waits for the answer to call1 (CHARDEV_READ) on conn0 at dev"),
         "{}",
         v[0]
     );

@@ -8,16 +8,22 @@ use serde::{Deserialize, Serialize};
 use sessions_core::server::Conn;
 use sessions_core::sync::Platform;
 use sessions_core::{Errno, Ipc, IpcError, Kernel, KernelConfig, Method, ServerBuilder, Session};
-use sessions_core::{Iface, Style};
+use sessions_core::{Protocol, Style};
 use sessions_models::violation::Fate;
 use sessions_models::{Checker, Expect, Model, Violation};
 
-/// The protocol number of the two-call protocol.
-const PROTOCOL: u32 = 7;
 /// `BEGIN(x)`: the first call of an operation.
 const BEGIN: Method = Method(Method::FIRST_USER);
 /// `DATA(x)`: its second call, which must come next on the connection.
 const DATA: Method = Method(Method::FIRST_USER + 1);
+/// The two-call protocol. Its method numbers are chardev's (every protocol numbers from
+/// `FIRST_USER`); traces and violations name them by this protocol.
+const PROTOCOL: Protocol = Protocol {
+    id: 7,
+    name: "two-call",
+    methods: &[(BEGIN, "TWO_BEGIN"), (DATA, "TWO_DATA")],
+    style: None,
+};
 
 /// A strict server: after `BEGIN` the next call must be `DATA`; anything else and it closes
 /// the connection (the framework answers what it held with EHANGUP).
@@ -74,9 +80,9 @@ impl Model for TwoCall {
     }
 
     fn run<P: Platform>(&self, k: &Kernel<P>) {
-        let server = k.server("strict", ServerBuilder::new().serve(PROTOCOL, strict));
+        let server = k.server("strict", ServerBuilder::new().serve(&PROTOCOL, strict));
         let client = k.task("client");
-        let iface = Iface::new(PROTOCOL, self.style);
+        let iface = PROTOCOL.iface_with(self.style);
         let sess = Session::connect(&client, &server, iface, 0, 0).expect("connect");
         let fibrils: Vec<_> = [("A", 1), ("B", 2)]
             .into_iter()
@@ -124,6 +130,27 @@ fn an_operation_whose_second_call_never_arrives_is_still_judged_as_mixing() {
         text.starts_with("[mixing] on conn0 path0, ")
             && text.contains("was still due, and it never came ("),
         "{text}"
+    );
+    // The methods are named by the connection's protocol, not by chardev's table, whose
+    // methods have the same numbers.
+    assert!(
+        text.contains("TWO_BEGIN") && text.contains("step 1 TWO_DATA"),
+        "{text}"
+    );
+    assert!(!text.contains("CHARDEV"), "{text}");
+    let trace = &out.finding.as_ref().expect("a finding").trace;
+    let names = sessions_core::trace::Names::from_events(&trace.events);
+    let lines: Vec<String> = trace.events.iter().map(|e| names.event(e)).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with("received call2 TWO_BEGIN")
+                || l.contains("received call3 TWO_BEGIN")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("(two-call/atomic)")),
+        "{lines:#?}"
     );
     assert_eq!((before.method, intruder.method), (BEGIN, BEGIN));
     assert_ne!(before.fibril, intruder.fibril);

@@ -145,12 +145,17 @@ fn malformed_truncated_and_mismatched_files_are_refused_with_clear_errors() {
     let e = refused("noformat.json", "{\"harness\": \"x\"}");
     assert!(e.contains("no `format` field"), "{e}");
 
-    v["format"] = serde_json::json!(2);
+    v["format"] = serde_json::json!(FORMAT + 1);
     let e = refused("future.json", &v.to_string());
     assert!(
-        e.contains("format 2 is not supported") && e.contains("reads format 1"),
+        e.contains(&format!("format {} is not supported", FORMAT + 1))
+            && e.contains(&format!("reads format {FORMAT}")),
         "{e}"
     );
+    // Format 1 traces carried no protocol events: their methods could not be named.
+    v["format"] = serde_json::json!(1);
+    let e = refused("old.json", &v.to_string());
+    assert!(e.contains("format 1 is not supported"), "{e}");
     v["format"] = serde_json::json!(FORMAT);
 
     let mut renamed = v.clone();

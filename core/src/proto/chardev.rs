@@ -25,12 +25,22 @@
 use crate::client::{Exchange, Ipc};
 use crate::error::{Errno, IpcError};
 use crate::method::{Iface, Method, Style};
+use crate::protocol::Protocol;
 use crate::server::{Call, Conn, ServerBuilder};
 use crate::sync::Platform;
 use std::collections::VecDeque;
 
-/// The protocol number.
-pub const PROTOCOL: u32 = 1;
+/// The protocol: number 1, any exchange style.
+pub const PROTOCOL: Protocol = Protocol {
+    id: 1,
+    name: "chardev",
+    methods: &[
+        (READ, "CHARDEV_READ"),
+        (WRITE, "CHARDEV_WRITE"),
+        (CLOSE, "CHARDEV_CLOSE"),
+    ],
+    style: None,
+};
 /// `CHARDEV_READ(size)`: followed by an `IPC_M_DATA_READ` in the same exchange.
 pub const READ: Method = Method(Method::FIRST_USER);
 /// `CHARDEV_WRITE(size)`: followed by an `IPC_M_DATA_WRITE` in the same exchange.
@@ -38,18 +48,9 @@ pub const WRITE: Method = Method(Method::FIRST_USER + 1);
 /// `CHARDEV_CLOSE`: the server answers, then hangs up its side of the connection (or path).
 pub const CLOSE: Method = Method(Method::FIRST_USER + 2);
 
-pub(crate) fn method_name(m: Method) -> Option<&'static str> {
-    match m {
-        READ => Some("CHARDEV_READ"),
-        WRITE => Some("CHARDEV_WRITE"),
-        CLOSE => Some("CHARDEV_CLOSE"),
-        _ => None,
-    }
-}
-
 /// The chardev interface with exchange style `style`.
 pub const fn iface(style: Style) -> Iface {
-    Iface::new(PROTOCOL, style)
+    PROTOCOL.iface_with(style)
 }
 
 /// A fault the device's server can be told to have.
@@ -94,7 +95,7 @@ pub fn server(data: &[u8]) -> ServerBuilder {
 
 /// A server task description serving chardev from `device`.
 pub fn server_with(device: Device) -> ServerBuilder {
-    ServerBuilder::new().serve(PROTOCOL, serve).state(device)
+    ServerBuilder::new().serve(&PROTOCOL, serve).state(device)
 }
 
 /// The connection handler (`chardev_conn`).

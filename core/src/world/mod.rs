@@ -21,6 +21,7 @@ use crate::bugs::Bug;
 use crate::error::Errno;
 use crate::ids::*;
 use crate::method::{Iface, Method, Style};
+use crate::protocol::Protocol;
 use crate::server::Handler;
 use crate::trace::{Event, Tag, Trace, Wait};
 use crate::KernelConfig;
@@ -52,7 +53,7 @@ pub(crate) struct TaskRec {
 }
 
 pub(crate) struct ServerRec {
-    pub handlers: BTreeMap<u32, Handler>,
+    pub handlers: BTreeMap<u32, (Protocol, Handler)>,
     pub state: Option<Box<dyn Any + Send>>,
     pub ready: VecDeque<Ready>,
     /// The dispatcher fibril, when the kernel dispatches on server threads.

@@ -132,7 +132,7 @@ impl World {
             .server
             .as_ref()
             .and_then(|s| s.handlers.get(&iface.protocol()))
-            .cloned()
+            .map(|(_, h)| h.clone())
             .expect("a connection exists only for a registered interface");
         let fut: BoxFuture = handler(Conn::new(server, conn, path, iface));
         self.conns[conn.index()].paths.insert(
@@ -163,7 +163,8 @@ impl World {
         let known = self.tasks[server.index()]
             .server
             .as_ref()
-            .is_some_and(|s| s.handlers.contains_key(&iface.protocol()));
+            .and_then(|s| s.handlers.get(&iface.protocol()))
+            .is_some_and(|(p, _)| p.accepts(iface.style()));
         let Some(phone) = client_phone.filter(|_| known) else {
             self.refuse_connect(call, Errno::Enoent);
             return;

@@ -105,10 +105,11 @@ pub fn hangup(sess: Sess) {
 
 /// The trace as numbered lines, for failure messages.
 pub fn dump(events: &[Event]) -> String {
+    let names = sessions_core::trace::Names::from_events(events);
     events
         .iter()
         .enumerate()
-        .map(|(i, e)| format!("{i:4}: {e}\n"))
+        .map(|(i, e)| format!("{i:4}: {}\n", names.event(e)))
         .collect()
 }
 
@@ -386,7 +387,7 @@ pub fn wait_for_events(
                     }
                 }
                 if matches!(e, Event::FibrilExit { fibril, .. } if Some(*fibril) == watch) {
-                    panic!("{e} before {what} was recorded:\n{}", dump(&log.events));
+                    panic!("{e:?} before {what} was recorded:\n{}", dump(&log.events));
                 }
             }
             seen = log.events.len();

@@ -70,6 +70,7 @@ pub(crate) fn check_with(log: &TraceLog, names: &Names) -> Vec<Violation> {
                 out.push(Violation::AnsweredTwice {
                     call,
                     method: sent.method,
+                    method_name: names.method(call, sent.method),
                     answers: n,
                 });
             }
@@ -83,6 +84,7 @@ pub(crate) fn check_with(log: &TraceLog, names: &Names) -> Vec<Violation> {
                 out.push(Violation::Unanswered {
                     call,
                     method: sent.method,
+                    method_name: names.method(call, sent.method),
                     fibril: names.fibril(sent.fibril),
                 });
             }

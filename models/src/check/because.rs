@@ -130,6 +130,7 @@ pub(crate) fn explain(log: &TraceLog, names: &Names, violations: &mut [Violation
                         earlier,
                         call: *call,
                         method: calls[call].method,
+                        method_name: names.method_at(conn, calls[call].method),
                         conn,
                         exch: *exch,
                         fibril: names.fibril(*fibril),
@@ -142,7 +143,7 @@ pub(crate) fn explain(log: &TraceLog, names: &Names, violations: &mut [Violation
                         calls: owing
                             .iter()
                             .filter(|(_, c)| c.exch == earlier)
-                            .map(|(id, c)| (*id, c.method))
+                            .map(|(id, c)| (*id, c.method, names.method_at(conn, c.method)))
                             .collect(),
                     },
                 };

@@ -276,6 +276,7 @@ fn interruption(
             intruder,
             missing: Missing {
                 method: next.method,
+                method_name: names.method_at(conn, next.method),
                 fibril: names.fibril(next.tag.fibril),
                 exch: next.tag.exch,
                 op: next.tag.op,

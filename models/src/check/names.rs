@@ -1,8 +1,9 @@
-//! Who is who in a trace: fibril names from `FibrilNew`, and every call's `Send`, for naming
-//! fibrils and calls in violations.
+//! Who is who in a trace: the trace's own [`trace::Names`] (fibrils, protocols, connections)
+//! and every call's `Send`, for naming fibrils, calls and methods in violations.
 
 use crate::violation::{CallRef, FibrilRef};
-use sessions_core::{CallId, Event, FibrilId, Method, Tag, TraceLog};
+use sessions_core::trace;
+use sessions_core::{CallId, ConnId, Event, FibrilId, Method, PhoneId, Tag, TraceLog};
 use std::collections::BTreeMap;
 
 /// A call as its `Send` event recorded it.
@@ -14,39 +15,40 @@ pub(crate) struct Sent {
     pub method: Method,
     /// The ghost tag, if the call carried one.
     pub tag: Option<Tag>,
+    /// The phone it went through.
+    pub phone: Option<PhoneId>,
 }
 
-/// Fibril names and sent calls of one trace, built once and shared by the checkers.
+/// Names and sent calls of one trace, built once and shared by the checkers.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Names {
-    fibrils: BTreeMap<FibrilId, String>,
+    known: trace::Names,
     sent: BTreeMap<CallId, Sent>,
 }
 
 impl Names {
     /// Collects the names and sends of `log`.
     pub fn new(log: &TraceLog) -> Self {
-        let mut n = Names::default();
+        let mut n = Names {
+            known: trace::Names::from_events(&log.events),
+            sent: BTreeMap::new(),
+        };
         for e in &log.events {
-            match e {
-                Event::FibrilNew { fibril, name, .. } => {
-                    n.fibrils.insert(*fibril, name.clone());
-                }
-                Event::Send {
-                    call,
-                    fibril,
-                    method,
-                    tag,
-                    ..
-                } => {
-                    let sent = Sent {
-                        fibril: *fibril,
-                        method: *method,
-                        tag: *tag,
-                    };
-                    n.sent.insert(*call, sent);
-                }
-                _ => {}
+            if let Event::Send {
+                call,
+                fibril,
+                method,
+                tag,
+                phone,
+            } = e
+            {
+                let sent = Sent {
+                    fibril: *fibril,
+                    method: *method,
+                    tag: *tag,
+                    phone: *phone,
+                };
+                n.sent.insert(*call, sent);
             }
         }
         n
@@ -64,11 +66,22 @@ impl Names {
 
     /// Fibril `id` with its name (its id when the trace never named it).
     pub fn fibril(&self, id: FibrilId) -> FibrilRef {
-        let name = self.fibrils.get(&id).cloned();
         FibrilRef {
             id,
-            name: name.unwrap_or_else(|| id.to_string()),
+            name: self.known.fibril(id),
         }
+    }
+
+    /// The name of `method` as `call` carried it: through the protocol of the connection it
+    /// was sent to.
+    pub fn method(&self, call: CallId, method: Method) -> String {
+        let phone = self.sent(call).and_then(|s| s.phone);
+        self.known.method_on(phone, method)
+    }
+
+    /// The name of `method` on connection `conn`.
+    pub fn method_at(&self, conn: ConnId, method: Method) -> String {
+        self.known.method(Some(conn), method)
     }
 
     /// Call `call` of method `method`, named by its tag.
@@ -76,6 +89,7 @@ impl Names {
         CallRef {
             call,
             method,
+            method_name: self.method(call, method),
             fibril: self.fibril(tag.fibril),
             exch: tag.exch,
             op: tag.op,

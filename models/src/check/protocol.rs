@@ -26,6 +26,7 @@ pub(crate) fn check_with(log: &TraceLog, names: &Names) -> Vec<Violation> {
                 path: *path,
                 call: *call,
                 method: *method,
+                method_name: names.method_at(*conn, *method),
                 expected: expected.clone(),
                 sender: names
                     .sent(*call)

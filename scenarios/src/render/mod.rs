@@ -20,10 +20,10 @@ mod mermaid;
 mod svg;
 mod text;
 
-use sessions_core::trace::{AnsweredBy, BeginHow, CacheOut, CloseBy, Wait};
+use sessions_core::trace::{AnsweredBy, BeginHow, CacheOut, CloseBy, Names, Wait};
 use sessions_core::{
-    CallId, ConnId, Errno, Event, ExchId, FibrilId, Iface, Method, ObjId, PathId, PhoneId, SessId,
-    Tag, TaskId, TraceLog,
+    CallId, ConnId, Errno, Event, ExchId, FibrilId, Method, ObjId, PathId, PhoneId, SessId, Tag,
+    TaskId, TraceLog,
 };
 use sessions_models::violation::Leak;
 use sessions_models::{Checker, Violation};
@@ -287,11 +287,9 @@ struct Sent {
 
 /// Facts gathered from the whole trace before the rows are laid out.
 struct Facts {
-    fibril_names: BTreeMap<FibrilId, String>,
-    task_names: BTreeMap<TaskId, String>,
+    /// What the trace's ids and methods are called.
+    names: Names,
     sent: BTreeMap<CallId, Sent>,
-    conn_iface: BTreeMap<ConnId, Iface>,
-    phone_conn: BTreeMap<PhoneId, ConnId>,
     /// The `CONNECT_ME_TO` call each accepted connection answers.
     connect_call: BTreeMap<ConnId, CallId>,
     /// The reverse of `connect_call`.
@@ -312,11 +310,8 @@ impl Facts {
     fn gather(log: &TraceLog) -> Self {
         let ev = &log.events;
         let mut f = Facts {
-            fibril_names: BTreeMap::new(),
-            task_names: BTreeMap::new(),
+            names: Names::from_events(ev),
             sent: BTreeMap::new(),
-            conn_iface: BTreeMap::new(),
-            phone_conn: BTreeMap::new(),
             connect_call: BTreeMap::new(),
             call_conn: BTreeMap::new(),
             fibrils: BTreeSet::new(),
@@ -324,12 +319,6 @@ impl Facts {
         };
         for e in ev {
             match e {
-                Event::TaskNew { task, name, .. } => {
-                    f.task_names.insert(*task, name.clone());
-                }
-                Event::FibrilNew { fibril, name, .. } => {
-                    f.fibril_names.insert(*fibril, name.clone());
-                }
                 Event::Send {
                     call,
                     fibril,
@@ -347,16 +336,8 @@ impl Facts {
                     );
                     f.fibrils.insert(*fibril);
                 }
-                Event::ConnOpen {
-                    conn,
-                    call,
-                    phone,
-                    iface,
-                    ..
-                } => {
+                Event::ConnOpen { conn, call, .. } => {
                     f.conns.insert(*conn);
-                    f.conn_iface.insert(*conn, *iface);
-                    f.phone_conn.insert(*phone, *conn);
                     f.connect_call.insert(*conn, *call);
                     f.call_conn.insert(*call, *conn);
                 }
@@ -399,7 +380,8 @@ impl Facts {
         }
         if let Some(report) = &log.deadlock {
             for (fibril, name, wait) in &report.fibrils {
-                f.fibril_names
+                f.names
+                    .fibrils
                     .entry(*fibril)
                     .or_insert_with(|| name.clone());
                 if !matches!(wait, Wait::ServerIdle { .. }) {
@@ -412,72 +394,11 @@ impl Facts {
     }
 
     fn fibril_name(&self, fibril: FibrilId) -> String {
-        self.fibril_names
-            .get(&fibril)
-            .cloned()
-            .unwrap_or_else(|| fibril.to_string())
+        self.names.fibril(fibril)
     }
 
     fn task_name(&self, task: TaskId) -> String {
-        self.task_names
-            .get(&task)
-            .cloned()
-            .unwrap_or_else(|| task.to_string())
-    }
-
-    /// The text of a blocked fibril's wait, with fibrils named by their names: a sentence
-    /// for the deadlock list, or (`short`) a few words for a note on the fibril's lifeline.
-    fn wait_text(&self, wait: &Wait, short: bool) -> String {
-        let held = |holder: &Option<FibrilId>| match holder {
-            Some(h) => format!(", held by {}", self.fibril_name(*h)),
-            None => String::new(),
-        };
-        match (wait, short) {
-            (Wait::Answer { call, .. }, true) => format!("answer to {call}"),
-            (
-                Wait::Answer {
-                    call,
-                    method,
-                    conn: Some(conn),
-                },
-                false,
-            ) => {
-                format!("waits for the answer to {call} {method} ({conn})")
-            }
-            (
-                Wait::Answer {
-                    call,
-                    method,
-                    conn: None,
-                },
-                false,
-            ) => {
-                format!("waits for the answer to {call} {method}")
-            }
-            (Wait::SerialLock { sess, holder }, true) => format!("lock of {sess}{}", held(holder)),
-            (Wait::SerialLock { sess, holder }, false) => {
-                format!("waits for the exchange lock of {sess}{}", held(holder))
-            }
-            (Wait::AsyncMutex { holder, .. }, true) => format!("async mutex{}", held(holder)),
-            (Wait::AsyncMutex { task, holder }, false) => {
-                format!(
-                    "waits for the async mutex of {}{}",
-                    self.task_name(*task),
-                    held(holder)
-                )
-            }
-            (Wait::AvailPhone { sess }, true) => format!("a phone for {sess}"),
-            (Wait::AvailPhone { sess }, false) => format!("waits for a phone to clone for {sess}"),
-            (Wait::PathSlot { sess }, true) => format!("a free path of {sess}"),
-            (Wait::PathSlot { sess }, false) => format!("waits for a free virtual path of {sess}"),
-            (Wait::Join { fibril }, true) => format!("joining {}", self.fibril_name(*fibril)),
-            (Wait::Join { fibril }, false) => {
-                format!("waits for {} to finish", self.fibril_name(*fibril))
-            }
-            (Wait::ServerIdle { server }, _) => {
-                format!("dispatcher of {} waits for work", self.task_name(*server))
-            }
-        }
+        self.names.task(task)
     }
 }
 
@@ -550,7 +471,7 @@ impl Builder<'_> {
     }
 
     fn conn_of_phone(&self, phone: PhoneId) -> String {
-        match self.facts.phone_conn.get(&phone) {
+        match self.facts.names.phone_conn(phone) {
             Some(c) => c.to_string(),
             None => phone.to_string(),
         }
@@ -566,7 +487,7 @@ impl Builder<'_> {
                 method,
                 tag,
             } => {
-                let mut text = format!("{call} {method}");
+                let mut text = format!("{call} {}", self.facts.names.method(Some(*conn), *method));
                 if *path != PathId::CONN {
                     text.push_str(&format!(" {path}"));
                 }
@@ -631,9 +552,11 @@ impl Builder<'_> {
                     return;
                 }
                 let sent = self.facts.sent.get(call).copied();
-                let method = sent.map(|s| s.method);
-                let mut text = match method {
-                    Some(m) if !is_framework(m) => format!("{call} {m}: {}", retval(*r)),
+                let method = sent.map(|s| self.facts.names.method(*conn, s.method));
+                let mut text = match (sent, &method) {
+                    (Some(s), Some(m)) if !is_framework(s.method) => {
+                        format!("{call} {m}: {}", retval(*r))
+                    }
                     _ => format!("{call} {}", retval(*r)),
                 };
                 if *by == AnsweredBy::Kernel {
@@ -678,16 +601,19 @@ impl Builder<'_> {
                     .sender(*call, None)
                     .and_then(|f| self.fib(f))
                     .or(self.conn(*conn));
+                let method = self.facts.names.method(Some(*conn), *method);
                 let text = format!("{call} {method} bounced: {conn} is gone");
                 self.warn(Some(i), Self::note_kind(lane), text, hl);
             }
             Event::SendFail {
                 fibril,
+                phone,
                 method,
                 error,
                 ..
             } => {
                 let lane = self.fib(*fibril);
+                let method = self.facts.names.method_on(*phone, *method);
                 let text = format!("send {method} failed: {}", error.errno());
                 self.warn(Some(i), Self::note_kind(lane), text, false);
             }
@@ -805,7 +731,7 @@ impl Builder<'_> {
             }
             Event::LockWait { fibril, wait } => {
                 let lane = self.fib(*fibril);
-                let text = self.facts.wait_text(wait, false);
+                let text = self.facts.names.wait(wait, false);
                 self.push(Some(i), Self::note_kind(lane), text, false);
             }
             Event::HangupFail {
@@ -823,7 +749,7 @@ impl Builder<'_> {
                 why: CacheOut::Reclaim { for_sess, .. },
             } => {
                 let phone = self.obj_phone.get(obj).copied();
-                let conn = phone.and_then(|p| self.facts.phone_conn.get(&p).copied());
+                let conn = phone.and_then(|p| self.facts.names.phone_conn(p));
                 let lane = conn.and_then(|c| self.conn(c));
                 let text = format!("reclaim {obj} of {sess} for {for_sess}");
                 let hl = marks.objs.contains(obj);
@@ -932,6 +858,7 @@ impl Builder<'_> {
             // Bookkeeping that the diagram shows through other events: the arrival of a call
             // rather than its send, the exchange rather than its cache entry.
             Event::TaskNew { .. }
+            | Event::Serve { .. }
             | Event::FibrilNew { .. }
             | Event::FibrilExit { .. }
             | Event::PhoneOpen { .. }
@@ -990,8 +917,8 @@ impl Diagram {
             });
         }
         for c in &facts.conns {
-            let label = match facts.conn_iface.get(c) {
-                Some(iface) => format!("{c} ({iface})"),
+            let label = match facts.names.conns.get(c).map(|info| info.iface) {
+                Some(iface) => format!("{c} ({})", facts.names.iface(iface)),
                 None => c.to_string(),
             };
             b.conn_lane.insert(*c, b.lifelines.len());
@@ -1010,24 +937,19 @@ impl Diagram {
         if let Some(report) = &log.deadlock {
             let hl = marks.deadlock;
             for (fibril, _, wait) in &report.fibrils {
-                let text = facts.wait_text(wait, false);
+                let text = facts.names.wait(wait, false);
                 if let Wait::ServerIdle { .. } = wait {
                     deadlock.push(text);
                     continue;
                 }
                 deadlock.push(format!("{} {text}", facts.fibril_name(*fibril)));
                 if let Some(lane) = b.fib(*fibril) {
-                    let short = format!("blocked: {}", facts.wait_text(wait, true));
+                    let short = format!("blocked: {}", facts.names.wait(wait, true));
                     b.warn(None, RowKind::Note { lane }, short, hl);
                 }
             }
             for w in &report.server {
-                let on = if w.path == PathId::CONN {
-                    w.conn.to_string()
-                } else {
-                    format!("{} {}", w.conn, w.path)
-                };
-                deadlock.push(format!("handler of {on} waits for {}", w.what));
+                deadlock.push(facts.names.server_wait(w));
                 let lane = b.conn(w.conn);
                 let text = if w.path == PathId::CONN {
                     format!("blocked: {}", w.what)
