@@ -10,13 +10,93 @@ use crate::ids::{FibrilId, TaskId};
 use crate::server::{ServerBuilder, ServerRef};
 use crate::sync::{self, Arc, Condvar, Ghost, JoinHandle, Mutex, MutexGuard, Platform};
 use crate::trace::{DeadlockReport, Event, Finish, Trace, TraceLog, Wait};
-use crate::world::{run_one, World};
+use crate::world::{lent_handler, run_one, World};
 use crate::{Dispatch, KernelConfig};
 use std::fmt;
-use std::task::Poll;
+use std::future::Future;
+use std::sync::Weak;
+use std::task::{Context, Poll, Waker};
 
 /// The prefix of the panic message a fibril reports a deadlock with.
 pub const DEADLOCK_PANIC: &str = "sessions: deadlock:";
+
+/// The prefix of the panic message of a usage error: the API used where it cannot work (a
+/// blocking call inside a handler, an exchange ended by a fibril that did not begin it).
+pub const USAGE_PANIC: &str = "sessions: usage error:";
+
+/// Fails the execution with a usage error: `{who} {what}`.
+pub(crate) fn usage_error(what: std::fmt::Arguments<'_>) -> ! {
+    panic!("{USAGE_PANIC} {what}")
+}
+
+/// Fails a blocking call made inside a handler: the handler runs inside the kernel's critical
+/// section (its executor's poll), so blocking there would stop its server and re-enter the
+/// kernel's lock.
+pub(crate) fn blocking_in_handler(call: &str, instead: &str) -> ! {
+    let who = crate::world::with_world(|w| w.handler_name());
+    usage_error(format_args!(
+        "{who} called the blocking `{call}`; a handler must await `{instead}` instead"
+    ))
+}
+
+/// The kernel as client handles reach it: type-erased, so sessions, exchanges and pending
+/// calls are the same types on every backend and can live inside handlers.
+pub(crate) trait Engine: Send + Sync {
+    /// Runs `f` in one critical section.
+    fn with_dyn(&self, f: &mut dyn FnMut(&mut World, FibrilId));
+    /// Polls `f` under the lock until it returns true, sleeping while the fibril is parked;
+    /// false once the execution was aborted.
+    fn block_dyn(&self, f: &mut dyn FnMut(&mut World, FibrilId) -> bool) -> bool;
+}
+
+/// Typed conveniences over an [`Engine`].
+pub(crate) trait EngineExt {
+    /// Runs `f` in one critical section.
+    fn with<R>(&self, f: impl FnOnce(&mut World, FibrilId) -> R) -> R;
+    /// Polls `f` until ready (see [`Kernel::block_on`]).
+    fn block<R>(&self, f: impl FnMut(&mut World, FibrilId) -> Poll<R>) -> R;
+}
+
+impl EngineExt for dyn Engine {
+    fn with<R>(&self, f: impl FnOnce(&mut World, FibrilId) -> R) -> R {
+        let mut f = Some(f);
+        let mut out = None;
+        self.with_dyn(&mut |w, me| out = f.take().map(|f| f(w, me)));
+        out.expect("the critical section ran")
+    }
+
+    fn block<R>(&self, mut f: impl FnMut(&mut World, FibrilId) -> Poll<R>) -> R {
+        let mut out = None;
+        let done = self.block_dyn(&mut |w, me| match f(w, me) {
+            Poll::Ready(v) => {
+                out = Some(v);
+                true
+            }
+            Poll::Pending => false,
+        });
+        match (done, out) {
+            (true, Some(v)) => v,
+            _ => std::panic::panic_any(Aborted),
+        }
+    }
+}
+
+/// Runs `fut` to completion on the calling fibril. On a fibril, every future of this crate's
+/// client API completes in its first poll (it blocks the fibril's thread while it waits, in
+/// the same critical sections as the blocking API), so one poll suffices.
+pub(crate) fn run_future<F: Future>(fut: F) -> F::Output {
+    if lent_handler().is_some() {
+        blocking_in_handler("block_on", "the future itself");
+    }
+    let mut fut = std::pin::pin!(fut);
+    match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => usage_error(format_args!(
+            "a future run by block_on waited for something outside the sessions API, which \
+             nothing will ever wake"
+        )),
+    }
+}
 
 /// The panic payload of a fibril stopped because another fibril panicked first (see
 /// [`Kernel::abort`]); [`Kernel::failure`] says what that first panic was.
@@ -52,7 +132,8 @@ type Joined<T> = Result<T, sync::Panic>;
 
 pub(crate) struct Slot<P: Platform> {
     pub world: Option<Box<World>>,
-    cvs: Vec<Arc<Condvar<P>>>,
+    /// Each thread fibril's condition variable, by fibril id (handler fibrils have none).
+    cvs: Vec<Option<Arc<Condvar<P>>>>,
     dispatchers: Vec<(FibrilId, JoinHandle<P, Joined<()>>)>,
 }
 
@@ -102,21 +183,23 @@ impl<P: Platform> Kernel<P> {
         }
         let trace = Trace::new(config.trace);
         let dispatch = config.dispatch;
-        let world = World::new(config, trace.clone());
         P::set_fibril_slot(FibrilId::MAIN.0 as u64);
-        let slot = Slot {
-            world: Some(Box::new(world)),
-            cvs: vec![Arc::new(Condvar::new())],
-            dispatchers: Vec::new(),
-        };
-        Kernel {
-            inner: Arc::new(Inner {
+        let inner = Arc::new_cyclic(|me: &Weak<Inner<P>>| {
+            let engine: Weak<dyn Engine> = me.clone();
+            let world = World::new(config, trace.clone(), engine);
+            let slot = Slot {
+                world: Some(Box::new(world)),
+                cvs: vec![Some(Arc::new(Condvar::new()))],
+                dispatchers: Vec::new(),
+            };
+            Inner {
                 slot: Mutex::new(slot),
                 trace,
                 dispatch,
                 failure: Ghost::new(None),
-            }),
-        }
+            }
+        });
+        Kernel { inner }
     }
 
     /// This execution's trace.
@@ -130,34 +213,30 @@ impl<P: Platform> Kernel<P> {
     }
 
     fn lock(&self) -> MutexGuard<'_, P, Slot<P>> {
-        self.inner.slot.lock()
+        self.inner.lock()
     }
 
-    /// Runs the server work that became ready, checks for deadlock and wakes unparked fibrils.
-    fn settle(&self, slot: &mut Slot<P>) {
-        if self.inner.dispatch == Dispatch::Inline {
-            let mut polls = 0;
-            while run_one(&mut slot.world, None) {
-                polls += 1;
-                if polls > MAX_POLLS_PER_SETTLE {
-                    panic!("server handlers keep waking each other without making progress");
-                }
-            }
-        }
-        let w = slot.world.as_mut().expect("the world is in its slot");
-        w.check_deadlock();
-        for f in w.wake.drain(..) {
-            slot.cvs[f.index()].notify_one();
-        }
+    /// The kernel as client handles hold it.
+    pub(crate) fn engine(&self) -> Weak<dyn Engine> {
+        let weak: Weak<Inner<P>> = Arc::downgrade(&self.inner);
+        weak
+    }
+
+    /// Runs `fut` to completion on the calling fibril: a client stub written once as an `async
+    /// fn` runs here as it runs in a handler. Each of its steps is the critical section the
+    /// blocking API would use; while it waits (for an answer, a phone, a lock), the fibril
+    /// sleeps until the event it waits for arrives.
+    ///
+    /// # Panics
+    /// With a [`USAGE_PANIC`] message inside a handler, or if the future waits for something
+    /// outside this crate's API.
+    pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        run_future(fut)
     }
 
     /// Runs `f` in one critical section.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut World, FibrilId) -> R) -> R {
-        let me = Self::current();
-        let mut g = self.lock();
-        let r = f(g.w(), me);
-        self.settle(&mut g);
-        r
+        self.inner.with(f)
     }
 
     /// Polls `f` under the lock until it is ready, sleeping while the fibril is parked.
@@ -165,40 +244,13 @@ impl<P: Platform> Kernel<P> {
     /// # Panics
     /// With a message starting with [`DEADLOCK_PANIC`] when the world deadlocks, and with an
     /// [`Aborted`] payload once the execution was aborted.
-    pub(crate) fn block_on<R>(&self, f: impl FnMut(&mut World, FibrilId) -> Poll<R>) -> R {
-        match self.block_unless_aborted(f) {
-            Some(r) => r,
-            None => std::panic::panic_any(Aborted),
-        }
+    pub(crate) fn block_on_world<R>(&self, f: impl FnMut(&mut World, FibrilId) -> Poll<R>) -> R {
+        let engine: &dyn Engine = &*self.inner;
+        engine.block(f)
     }
 
-    /// [`Kernel::block_on`], but `None` instead of a panic once the execution was aborted.
-    fn block_unless_aborted<R>(
-        &self,
-        mut f: impl FnMut(&mut World, FibrilId) -> Poll<R>,
-    ) -> Option<R> {
-        let me = Self::current();
-        let mut g = self.lock();
-        loop {
-            if g.w().deadlocked {
-                drop(g);
-                self.panic_deadlock();
-            }
-            if g.w().aborted {
-                return None;
-            }
-            let r = f(g.w(), me);
-            self.settle(&mut g);
-            if let Poll::Ready(v) = r {
-                return Some(v);
-            }
-            while g.w().is_parked(me) && !g.w().deadlocked && !g.w().aborted {
-                let cv = g.cvs[me.index()].clone();
-                g = cv.wait(g);
-            }
-            // Parked above, and running again: whoever woke it was heard.
-            self.inner.trace.set_resumed(me);
-        }
+    fn settle(&self, slot: &mut Slot<P>) {
+        self.inner.settle(slot)
     }
 
     /// Ends the execution early, as after a panic: every fibril parked in the kernel wakes and
@@ -224,11 +276,6 @@ impl<P: Platform> Kernel<P> {
             .with(|f| f.get_or_insert_with(|| panic_message(payload)).clone());
     }
 
-    fn panic_deadlock(&self) -> ! {
-        let report = self.inner.trace.note_deadlock();
-        panic!("{DEADLOCK_PANIC} {report}");
-    }
-
     /// A new client task.
     pub fn task(&self, name: &str) -> Task<P> {
         let id = self.with(|w, _| w.new_task(name.to_string(), false));
@@ -241,20 +288,27 @@ impl<P: Platform> Kernel<P> {
     /// A new server task serving what `builder` registers. With [`Dispatch::Threaded`] it gets
     /// its own dispatcher thread.
     pub fn server(&self, name: &str, builder: ServerBuilder) -> ServerRef {
-        let id = self.with(|w, _| {
-            let id = w.new_task(name.to_string(), true);
+        let id = self.with(|w, _| w.new_task(name.to_string(), true));
+        self.serve(id, name, builder)
+    }
+
+    /// Makes task `id` serve what `builder` registers.
+    fn serve(&self, id: TaskId, name: &str, builder: ServerBuilder) -> ServerRef {
+        let threaded = self.with(|w, _| {
             for (protocol, _) in builder.handlers.values() {
                 w.record(Event::Serve {
                     server: id,
                     protocol: protocol.info(),
                 });
             }
-            let s = w.server_mut(id);
-            s.handlers = builder.handlers;
-            s.state = builder.state;
-            id
+            let s = w.make_server(id);
+            s.handlers.extend(builder.handlers);
+            if builder.state.is_some() {
+                s.state = builder.state;
+            }
+            self.inner.dispatch == Dispatch::Threaded && s.dispatcher.is_none()
         });
-        if self.inner.dispatch == Dispatch::Threaded {
+        if threaded {
             let k = self.clone();
             let (fid, handle) = self.spawn_raw(id, format!("{name}-dispatcher"), move || {
                 k.dispatch_loop(id)
@@ -262,12 +316,15 @@ impl<P: Platform> Kernel<P> {
             self.with(|w, _| w.server_mut(id).dispatcher = Some(fid));
             self.lock().dispatchers.push((fid, handle));
         }
-        ServerRef { task: id }
+        ServerRef {
+            task: id,
+            engine: self.engine(),
+        }
     }
 
     fn dispatch_loop(&self, server: TaskId) {
         loop {
-            let work = self.block_on(|w, me| {
+            let work = self.block_on_world(|w, me| {
                 if w.has_ready(server) {
                     Poll::Ready(true)
                 } else if w.shutdown {
@@ -299,7 +356,8 @@ impl<P: Platform> Kernel<P> {
         let id = {
             let mut g = self.lock();
             let id = g.w().new_fibril(task, name.clone());
-            g.cvs.push(Arc::new(Condvar::new()));
+            g.cvs.resize_with(id.index(), || None);
+            g.cvs.push(Some(Arc::new(Condvar::new())));
             id
         };
         let k = self.clone();
@@ -331,15 +389,17 @@ impl<P: Platform> Kernel<P> {
             // Finished already: the trace is complete.
             return self.inner.trace.snapshot();
         }
-        self.block_on(|w, me| {
+        self.block_on_world(|w, me| {
             let dispatchers: Vec<FibrilId> = w
                 .tasks
                 .iter()
                 .filter_map(|t| t.server.as_ref()?.dispatcher)
                 .collect();
-            let pending = (1..w.fibrils.len())
-                .map(|i| FibrilId(i as u32))
-                .find(|f| !w.fibrils[f.index()].finished && !dispatchers.contains(f));
+            // Handler fibrils end with their connections, not here.
+            let pending = (1..w.fibrils.len()).map(|i| FibrilId(i as u32)).find(|f| {
+                let rec = &w.fibrils[f.index()];
+                !rec.finished && rec.handler.is_none() && !dispatchers.contains(f)
+            });
             match pending {
                 Some(f) => w.join_poll(me, f),
                 None => Poll::Ready(()),
@@ -356,7 +416,7 @@ impl<P: Platform> Kernel<P> {
             std::mem::take(&mut g.dispatchers)
         };
         for (id, handle) in dispatchers {
-            self.block_on(|w, me| w.join_poll(me, id));
+            self.block_on_world(|w, me| w.join_poll(me, id));
             if let Err(panic) = handle.join().and_then(|r| r) {
                 std::panic::resume_unwind(panic);
             }
@@ -371,6 +431,101 @@ impl<P: Platform> Kernel<P> {
     /// The deadlock report, if this kernel deadlocked.
     pub fn deadlock(&self) -> Option<DeadlockReport> {
         self.inner.trace.snapshot().deadlock
+    }
+}
+
+impl<P: Platform> Inner<P> {
+    fn current() -> FibrilId {
+        FibrilId(P::fibril_slot() as u32)
+    }
+
+    /// Takes the kernel's lock.
+    ///
+    /// # Panics
+    /// With a [`USAGE_PANIC`] message when called inside a handler: the lock is already held
+    /// by whoever polls it.
+    fn lock(&self) -> MutexGuard<'_, P, Slot<P>> {
+        if lent_handler().is_some() {
+            blocking_in_handler("kernel API", "the async client API");
+        }
+        self.slot.lock()
+    }
+
+    fn panic_deadlock(&self) -> ! {
+        let report = self.trace.note_deadlock();
+        panic!("{DEADLOCK_PANIC} {report}");
+    }
+
+    /// Runs the server work that became ready, checks for deadlock and wakes unparked fibrils.
+    fn settle(&self, slot: &mut Slot<P>) {
+        if self.dispatch == Dispatch::Inline {
+            let mut polls = 0;
+            while run_one(&mut slot.world, None) {
+                polls += 1;
+                if polls > MAX_POLLS_PER_SETTLE {
+                    panic!("server handlers keep waking each other without making progress");
+                }
+            }
+        }
+        let w = slot.world.as_mut().expect("the world is in its slot");
+        w.check_deadlock();
+        for f in w.wake.drain(..) {
+            if let Some(cv) = &slot.cvs[f.index()] {
+                cv.notify_one();
+            }
+        }
+    }
+
+    /// Runs `f` in one critical section.
+    fn with<R>(&self, f: impl FnOnce(&mut World, FibrilId) -> R) -> R {
+        let me = Self::current();
+        let mut g = self.lock();
+        let r = f(g.w(), me);
+        self.settle(&mut g);
+        r
+    }
+
+    /// Polls `f` (given the world's slot and the calling fibril) under the lock until it
+    /// returns true, sleeping while the fibril is parked; false once the execution was
+    /// aborted.
+    ///
+    /// # Panics
+    /// With a message starting with [`DEADLOCK_PANIC`] when the world deadlocks.
+    fn block_slot(&self, mut f: impl FnMut(&mut Option<Box<World>>, FibrilId) -> bool) -> bool {
+        let me = Self::current();
+        let mut g = self.lock();
+        loop {
+            if g.w().deadlocked {
+                drop(g);
+                self.panic_deadlock();
+            }
+            if g.w().aborted {
+                return false;
+            }
+            let ready = f(&mut g.world, me);
+            self.settle(&mut g);
+            if ready {
+                return true;
+            }
+            while g.w().is_parked(me) && !g.w().deadlocked && !g.w().aborted {
+                let cv = g.cvs[me.index()]
+                    .clone()
+                    .expect("a thread fibril has a condvar");
+                g = cv.wait(g);
+            }
+            // Parked above, and running again: whoever woke it was heard.
+            self.trace.set_resumed(me);
+        }
+    }
+}
+
+impl<P: Platform> Engine for Inner<P> {
+    fn with_dyn(&self, f: &mut dyn FnMut(&mut World, FibrilId)) {
+        self.with(f)
+    }
+
+    fn block_dyn(&self, f: &mut dyn FnMut(&mut World, FibrilId) -> bool) -> bool {
+        self.block_slot(|slot, me| f(slot.as_mut().expect("the world is in its slot"), me))
     }
 }
 
@@ -404,6 +559,14 @@ impl<P: Platform> Task<P> {
     /// The kernel.
     pub fn kernel(&self) -> &Kernel<P> {
         &self.k
+    }
+
+    /// Makes this task a server of what `builder` registers, as a HelenOS server does once
+    /// its `main` has connected to what it needs: sessions the task opened before are its
+    /// own, and its handlers can use them (clone them into the handler closures).
+    pub fn serve(&self, builder: ServerBuilder) -> ServerRef {
+        let name = self.k.with(|w, _| w.trace.names().task(self.id));
+        self.k.serve(self.id, &name, builder)
     }
 
     /// Starts a fibril of this task running `f` on a new facade thread.
@@ -445,7 +608,8 @@ impl<P: Platform, T: Send + 'static> Fibril<P, T> {
     pub fn join(self) -> Result<T, sync::Panic> {
         let id = self.id;
         // After an abort every fibril's thread ends on its own: wait for the thread itself.
-        let _ = self.k.block_unless_aborted(|w, me| w.join_poll(me, id));
+        let engine: &dyn Engine = &*self.k.inner;
+        let _ = engine.block_dyn(&mut |w, me| w.join_poll(me, id).is_ready());
         self.handle.join().and_then(|r| r)
     }
 }

@@ -26,7 +26,7 @@
 //!         let sess = sess.clone();
 //!         client.spawn(name, move || {
 //!             let exch = sess.begin()?;
-//!             chardev::read(&exch, 4)
+//!             chardev::blocking::read(&exch, 4)
 //!         })
 //!     })
 //!     .collect();
@@ -55,10 +55,10 @@ pub mod trace;
 mod world;
 
 pub use bugs::Bug;
-pub use client::{Aid, Exchange, Ipc, RawPhone, Reply, Session};
+pub use client::{Aid, AidFuture, Exchange, Ipc, Port, RawPhone, Reply, Session};
 pub use error::{Errno, HangupError, IpcError};
 pub use ids::*;
-pub use kernel::{panic_message, Aborted, Fibril, Kernel, Task, DEADLOCK_PANIC};
+pub use kernel::{panic_message, Aborted, Fibril, Kernel, Task, DEADLOCK_PANIC, USAGE_PANIC};
 pub use method::{Iface, Method, Style};
 pub use protocol::{Protocol, ProtocolInfo};
 pub use server::{Call, Conn, DataRead, DataWrite, ServerBuilder, ServerRef};

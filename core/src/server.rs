@@ -87,11 +87,27 @@ impl ServerBuilder {
     }
 }
 
-/// A server task, for clients to connect to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A server task, for clients to connect to. It can be cloned into a handler, which then
+/// connects to it with [`crate::Session::connect_async`].
+#[derive(Clone)]
 pub struct ServerRef {
     pub(crate) task: TaskId,
+    pub(crate) engine: std::sync::Weak<dyn crate::kernel::Engine>,
 }
+
+impl fmt::Debug for ServerRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ServerRef({})", self.task)
+    }
+}
+
+impl PartialEq for ServerRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.task == other.task && std::sync::Weak::ptr_eq(&self.engine, &other.engine)
+    }
+}
+
+impl Eq for ServerRef {}
 
 impl ServerRef {
     /// The server's task.
@@ -234,6 +250,12 @@ impl Conn {
     /// The interface the client connected to.
     pub fn iface(&self) -> Iface {
         self.iface
+    }
+
+    /// The server task: a handler connects to other servers on its behalf
+    /// ([`crate::Session::connect_async`]), and the sessions it opens are the task's.
+    pub fn task(&self) -> TaskId {
+        self.server
     }
 
     fn make_call(&self, w: &World, id: CallId) -> Call {

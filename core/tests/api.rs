@@ -191,14 +191,17 @@ fn chardev_names_its_methods_and_its_stubs_return_what_the_server_did() {
     let sess = connect(&client, &dev, Style::Parallel);
     // read_short ends the exchange before its last answer, and still returns the bytes.
     assert_eq!(
-        chardev::read_short(sess.begin().unwrap(), 4).unwrap(),
+        chardev::blocking::read_short(sess.begin().unwrap(), 4).unwrap(),
         b"abcd"
     );
-    assert_eq!(chardev::write(&sess.begin().unwrap(), b"xy").unwrap(), 2);
+    assert_eq!(
+        chardev::blocking::write(&sess.begin().unwrap(), b"xy").unwrap(),
+        2
+    );
     // close is answered, then the server hangs up its side: the connection takes no more.
     let exch = sess.begin().unwrap();
-    assert_eq!(chardev::close(&exch), Ok(()));
-    let after = chardev::read(&exch, 2).unwrap_err();
+    assert_eq!(chardev::blocking::close(&exch), Ok(()));
+    let after = chardev::blocking::read(&exch, 2).unwrap_err();
     assert!(
         matches!(after, IpcError::Hangup | IpcError::Slammed),
         "{after:?}"

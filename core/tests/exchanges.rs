@@ -80,7 +80,11 @@ fn atomic_and_serialize_begin_with_empty_cache_wraps_the_session_phone_without_i
         let sess = connect(&client, &dev, style);
         let exch = sess.begin().unwrap();
         let x = exch.id();
-        assert_eq!(chardev::read(&exch, 4).unwrap(), b"data", "{style}");
+        assert_eq!(
+            chardev::blocking::read(&exch, 4).unwrap(),
+            b"data",
+            "{style}"
+        );
         exch.end();
         hangup(sess.clone());
         let log = k.finish();
@@ -125,7 +129,7 @@ fn parallel_begin_with_empty_cache_sends_exactly_one_connect_me_to() {
     let sess = sessions_core::Session::connect(&client, &dev, iface, 7, 9).unwrap();
     let exch = sess.begin().unwrap();
     let x = exch.id();
-    assert_eq!(chardev::read(&exch, 4).unwrap(), b"data");
+    assert_eq!(chardev::blocking::read(&exch, 4).unwrap(), b"data");
     exch.end();
     hangup(sess.clone());
     let log = k.finish();
@@ -167,7 +171,7 @@ fn args_set_changes_only_the_clone_arguments() {
     assert_eq!(sess.style(), Style::Parallel);
     let after = sess.begin().unwrap();
     let (xb, xa) = (before.id(), after.id());
-    assert_eq!(chardev::read(&after, 4).unwrap(), b"data");
+    assert_eq!(chardev::blocking::read(&after, 4).unwrap(), b"data");
     before.end();
     after.end();
     hangup(sess.clone());
@@ -350,7 +354,7 @@ fn reclaim_never_hangs_up_a_session_main_phone() {
         let par = par.clone();
         client.spawn("B", move || -> Result<ExchId, IpcError> {
             let exch = par.begin()?;
-            chardev::write(&exch, b"b")?;
+            chardev::blocking::write(&exch, b"b")?;
             Ok(exch.id())
         })
     };
@@ -383,7 +387,7 @@ fn reclaim_never_hangs_up_a_session_main_phone() {
     // The ATOMIC session still has its phone and its cached wrapper.
     let again = atomic.begin().unwrap();
     let xa = again.id();
-    assert_eq!(chardev::write(&again, b"a").unwrap(), 1);
+    assert_eq!(chardev::blocking::write(&again, b"a").unwrap(), 1);
     again.end();
     hangup(atomic.clone());
     hangup(par.clone());
@@ -451,7 +455,7 @@ fn parallel_begin_waits_for_a_phone_and_wakes_when_an_exchange_ends() {
         let sess = sess.clone();
         client.spawn("B", move || -> Result<ExchId, IpcError> {
             let exch = sess.begin()?;
-            chardev::write(&exch, b"b")?;
+            chardev::blocking::write(&exch, b"b")?;
             Ok(exch.id())
         })
     };
@@ -508,7 +512,7 @@ fn parallel_begin_waits_for_a_phone_and_wakes_when_an_exchange_ends() {
 /// Writes one byte to the signal device: "I got this far".
 fn signal(sig: &Sess) -> Result<(), IpcError> {
     let exch = sig.begin()?;
-    chardev::write(&exch, b"!").map(|_| ())
+    chardev::blocking::write(&exch, b"!").map(|_| ())
 }
 
 /// Waits until `n` signals were written (and consumes them).
@@ -516,7 +520,7 @@ fn await_signals(sig: &Sess, n: usize) {
     let exch = sig.begin().unwrap();
     let mut got = 0;
     while got < n {
-        got += chardev::read(&exch, n - got).unwrap().len();
+        got += chardev::blocking::read(&exch, n - got).unwrap().len();
     }
 }
 
@@ -546,7 +550,7 @@ fn serialize_grants_the_exchange_lock_in_arrival_order() {
             client.spawn("holder", move || -> Result<(ExchId, Vec<u8>), IpcError> {
                 let exch = sess.begin()?;
                 signal(&sig)?;
-                let got = chardev::read(&exch, 1)?;
+                let got = chardev::blocking::read(&exch, 1)?;
                 Ok((exch.id(), got))
             })
         };
@@ -559,7 +563,7 @@ fn serialize_grants_the_exchange_lock_in_arrival_order() {
                     move || -> Result<(ExchId, Vec<u8>), IpcError> {
                         signal(&sig)?;
                         let exch = sess.begin()?;
-                        let got = chardev::read(&exch, 1)?;
+                        let got = chardev::blocking::read(&exch, 1)?;
                         Ok((exch.id(), got))
                     },
                 )
@@ -568,7 +572,7 @@ fn serialize_grants_the_exchange_lock_in_arrival_order() {
         await_signals(&sig, WAITERS);
         let release = writer.begin().unwrap();
         let release_id = release.id();
-        chardev::write(&release, b"abcd").unwrap();
+        chardev::blocking::write(&release, b"abcd").unwrap();
         release.end();
         let (held, first) = holder.join().unwrap().unwrap();
         let mut got: Vec<(ExchId, Vec<u8>)> = waiters

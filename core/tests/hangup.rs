@@ -29,12 +29,12 @@ fn every_connection_gets_hangup_as_its_last_message() {
         let atomic = connect(&client, &dev, Style::Atomic);
         // Two clones at once on the PARALLEL session.
         let (p1, p2) = (par.begin().unwrap(), par.begin().unwrap());
-        assert_eq!(chardev::read(&p1, 2).unwrap(), b"01");
-        assert_eq!(chardev::read(&p2, 2).unwrap(), b"23");
+        assert_eq!(chardev::blocking::read(&p1, 2).unwrap(), b"01");
+        assert_eq!(chardev::blocking::read(&p2, 2).unwrap(), b"23");
         drop((p1, p2));
         for sess in [&ser, &atomic] {
             let exch = sess.begin().unwrap();
-            assert_eq!(chardev::read(&exch, 4).unwrap().len(), 4);
+            assert_eq!(chardev::blocking::read(&exch, 4).unwrap().len(), 4);
         }
         for sess in [par, ser, atomic] {
             hangup(sess);
@@ -154,7 +154,11 @@ fn hangup_with_active_exchanges_is_refused_with_busy() {
             "{style}: the session comes back in the error"
         );
         // Nothing was torn down: the exchange still works.
-        assert_eq!(chardev::write(&exch, b"still here").unwrap(), 10, "{style}");
+        assert_eq!(
+            chardev::blocking::write(&exch, b"still here").unwrap(),
+            10,
+            "{style}"
+        );
         exch.end();
         session.hangup().unwrap_or_else(|e| panic!("{style}: {e}"));
         let log = k.finish();
@@ -324,7 +328,7 @@ fn calls_held_by_a_server_that_closes_mid_read_are_answered_ehangup() {
     let sess = connect(&client, &dev, Style::Parallel);
     let exch = sess.begin().unwrap();
     let x = exch.id();
-    assert_eq!(chardev::read(&exch, 4), Err(IpcError::Hangup));
+    assert_eq!(chardev::blocking::read(&exch, 4), Err(IpcError::Hangup));
     exch.end();
     hangup(sess);
     let log = k.finish();
@@ -523,19 +527,22 @@ fn sends_on_a_slammed_phone_fail_with_slammed() {
     let exch = sess.begin().unwrap();
     let x = exch.id();
     // The server dies mid-read; its EHANGUP answers slam the exchange's phone.
-    assert_eq!(chardev::read(&exch, 4), Err(IpcError::Hangup));
+    assert_eq!(chardev::blocking::read(&exch, 4), Err(IpcError::Hangup));
     let slammed_at = k.trace().len();
     assert_eq!(
         exch.send(chardev::WRITE, &[1]).unwrap_err(),
         IpcError::Slammed
     );
-    assert_eq!(chardev::read(&exch, 4), Err(IpcError::Slammed));
-    assert_eq!(chardev::write(&exch, b"x"), Err(IpcError::Slammed));
+    assert_eq!(chardev::blocking::read(&exch, 4), Err(IpcError::Slammed));
+    assert_eq!(
+        chardev::blocking::write(&exch, b"x"),
+        Err(IpcError::Slammed)
+    );
     assert_eq!(exch.data_write_start(b"x"), Err(IpcError::Slammed));
     // Another exchange of the session has its own clone and still works.
     let other = sess.begin().unwrap();
     let y = other.id();
-    assert_eq!(chardev::write(&other, b"ok").unwrap(), 2);
+    assert_eq!(chardev::blocking::write(&other, b"ok").unwrap(), 2);
     other.end();
     exch.end();
     hangup(sess);
@@ -583,12 +590,12 @@ fn an_exchange_whose_clone_was_slammed_is_freed_at_end_not_cached() {
     let sess = connect(&client, &dev, Style::Parallel);
     let dead = sess.begin().unwrap();
     let xd = dead.id();
-    assert_eq!(chardev::read(&dead, 4), Err(IpcError::Hangup));
+    assert_eq!(chardev::blocking::read(&dead, 4), Err(IpcError::Hangup));
     dead.end();
     // The next exchange gets a fresh clone, not the dead one.
     let fresh = sess.begin().unwrap();
     let xf = fresh.id();
-    assert_eq!(chardev::write(&fresh, b"ok").unwrap(), 2);
+    assert_eq!(chardev::blocking::write(&fresh, b"ok").unwrap(), 2);
     fresh.end();
     hangup(sess);
     let log = k.finish();

@@ -22,13 +22,13 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 type Reader = sessions_core::Fibril<StdPlatform, Result<Vec<u8>, IpcError>>;
 
 /// A reader of the empty chardev device, blocked at the server until someone writes.
-fn blocked_reader(k: &K) -> (Session<StdPlatform>, Reader) {
+fn blocked_reader(k: &K) -> (Session, Reader) {
     let dev = k.server("dev", sessions_core::proto::chardev::server(b""));
     let client = k.task("client");
     let sess = connect(&client, &dev, Style::Parallel);
     let s = sess.clone();
     let f = client.spawn("F", move || {
-        sessions_core::proto::chardev::read(&s.begin()?, 4)
+        sessions_core::proto::chardev::blocking::read(&s.begin()?, 4)
     });
     let id = f.id();
     wait_for_event(
@@ -305,7 +305,7 @@ fn a_single_fibril_s_trace_reads_as_these_lines() {
     let sess = connect(&client, &dev, Style::Serialize);
     let exch = sess.begin().unwrap();
     assert_eq!(
-        sessions_core::proto::chardev::read(&exch, 4).unwrap(),
+        sessions_core::proto::chardev::blocking::read(&exch, 4).unwrap(),
         b"abcd"
     );
     let forgotten = exch.send(Method(Method::FIRST_USER + 9), &[]).unwrap();
@@ -367,7 +367,7 @@ fn a_deadlock_after_another_fibril_ended_is_seen_at_once() {
     // The only fibril left reads a device nobody writes: a deadlock, declared at once.
     let sess = connect(&client, &dev, Style::Serialize);
     let r = catch_unwind(AssertUnwindSafe(|| {
-        sessions_core::proto::chardev::read(&sess.begin().unwrap(), 1)
+        sessions_core::proto::chardev::blocking::read(&sess.begin().unwrap(), 1)
     }));
     let text = panic_text(r.expect_err("the read can never finish").as_ref());
     assert!(text.starts_with(DEADLOCK_PANIC), "{text}");

@@ -80,15 +80,18 @@ fn send_fails_with_call_limit_when_a_phone_has_too_many_unanswered_calls() {
         exch.send(chardev::READ, &[1]).unwrap_err(),
         IpcError::CallLimit
     );
-    assert_eq!(chardev::write(&exch, b"z"), Err(IpcError::CallLimit));
+    assert_eq!(
+        chardev::blocking::write(&exch, b"z"),
+        Err(IpcError::CallLimit)
+    );
     assert_eq!(IpcError::CallLimit.errno(), Errno::Elimit);
     let w = writer.begin().unwrap();
-    assert_eq!(chardev::write(&w, b"xy").unwrap(), 2);
+    assert_eq!(chardev::blocking::write(&w, b"xy").unwrap(), 2);
     w.end();
     assert_eq!(r1.wait_for().unwrap().args[0], 1);
     assert_eq!(r2.wait_for().unwrap().data, b"x");
     // With the answers in, the phone takes calls again.
-    assert_eq!(chardev::read(&exch, 1).unwrap(), b"y");
+    assert_eq!(chardev::blocking::read(&exch, 1).unwrap(), b"y");
     exch.end();
     hangup(sess);
     hangup(writer);
@@ -240,7 +243,10 @@ fn parallel_begin_on_a_dead_session_phone_returns_the_error() {
     let dev = k.server("dev", chardev::server_with(device));
     let client = k.task("client");
     let sess = connect(&client, &dev, Style::Parallel);
-    assert_eq!(chardev::read(&sess.raw_phone(), 4), Err(IpcError::Hangup));
+    assert_eq!(
+        chardev::blocking::read(&sess.raw_phone(), 4),
+        Err(IpcError::Hangup)
+    );
     assert_eq!(sess.begin().unwrap_err(), IpcError::Slammed);
     let sess_id = sess.id();
     hangup(sess);
@@ -277,7 +283,7 @@ fn parallel_begin_on_a_saturated_session_phone_fails_with_call_limit() {
     let r2 = raw.send_data_read(1).unwrap();
     assert_eq!(sess.begin().unwrap_err(), IpcError::CallLimit);
     let w = writer.begin().unwrap();
-    chardev::write(&w, b"r").unwrap();
+    chardev::blocking::write(&w, b"r").unwrap();
     w.end();
     assert_eq!(r1.wait_for().unwrap().args[0], 1);
     assert_eq!(r2.wait_for().unwrap().data, b"r");
@@ -313,7 +319,7 @@ fn a_multiplexed_exchange_that_sent_nothing_frees_its_path_at_once() {
         sess.begin().unwrap().end();
     }
     let exch = sess.begin().unwrap();
-    assert_eq!(chardev::read(&exch, 2).unwrap(), b"ab");
+    assert_eq!(chardev::blocking::read(&exch, 2).unwrap(), b"ab");
     exch.end();
     hangup(sess);
     k.finish();

@@ -16,7 +16,7 @@ fn naive<P: Platform>() -> TraceLog {
         .into_iter()
         .map(|name| {
             let s = sess.clone();
-            client.spawn(name, move || chardev::read(&s.raw_phone(), 4))
+            client.spawn(name, move || chardev::blocking::read(&s.raw_phone(), 4))
         })
         .collect();
     for f in fibrils {

@@ -138,12 +138,12 @@ fn data_read_and_write_move_real_bytes() {
         let sess = connect(&client, &dev, Style::Parallel);
         let every_byte: Vec<u8> = (0..=255u8).collect();
         let exch = sess.begin().unwrap();
-        assert_eq!(chardev::write(&exch, &every_byte).unwrap(), 256);
-        assert_eq!(chardev::read(&exch, 5).unwrap(), b"head:");
-        assert_eq!(chardev::read(&exch, 256).unwrap(), every_byte);
+        assert_eq!(chardev::blocking::write(&exch, &every_byte).unwrap(), 256);
+        assert_eq!(chardev::blocking::read(&exch, 5).unwrap(), b"head:");
+        assert_eq!(chardev::blocking::read(&exch, 256).unwrap(), every_byte);
         // A read asks for up to `size` bytes and gets what the device has.
-        assert_eq!(chardev::write(&exch, b"xyz").unwrap(), 3);
-        assert_eq!(chardev::read(&exch, 100).unwrap(), b"xyz");
+        assert_eq!(chardev::blocking::write(&exch, b"xyz").unwrap(), 3);
+        assert_eq!(chardev::blocking::read(&exch, 100).unwrap(), b"xyz");
         exch.end();
         hangup(sess);
         let log = k.finish();
@@ -183,7 +183,7 @@ fn seed_reads_blocked_at_the_server_at_once_get_correct_data() {
                     let sess = sess.clone();
                     client.spawn(name, move || {
                         let exch = sess.begin()?;
-                        chardev::read(&exch, 4)
+                        chardev::blocking::read(&exch, 4)
                     })
                 });
                 let data_read_arrived = |e: &Event| {
@@ -200,7 +200,7 @@ fn seed_reads_blocked_at_the_server_at_once_get_correct_data() {
                 let blocked = if style == Style::Parallel { 2 } else { 1 };
                 wait_for_events(&k, "blocked DATA_READs", blocked, None, data_read_arrived);
                 let exch = writer.begin().unwrap();
-                chardev::write(&exch, SEED_DATA).unwrap();
+                chardev::blocking::write(&exch, SEED_DATA).unwrap();
                 exch.end();
                 let got = fibrils.map(|f| f.join().unwrap().unwrap());
                 hangup(sess);

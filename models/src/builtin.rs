@@ -380,11 +380,11 @@ fn assert_chunks(content: &[u8], got: &[Vec<u8>]) {
 type Reads = Result<Vec<Vec<u8>>, IpcError>;
 
 /// `n` chardev reads of 4 bytes, each in its own exchange.
-fn reads<P: Platform>(sess: &Session<P>, n: u32) -> Reads {
+fn reads(sess: &Session, n: u32) -> Reads {
     (0..n)
         .map(|_| {
             let exch = sess.begin()?;
-            chardev::read(&exch, 4)
+            chardev::blocking::read(&exch, 4)
         })
         .collect()
 }
@@ -395,7 +395,7 @@ fn readers<P: Platform>(
     client: &sessions_core::Task<P>,
     strict: bool,
     content: &[u8],
-    plan: &[(&str, &Session<P>, u32)],
+    plan: &[(&str, &Session, u32)],
 ) {
     let fibrils: Vec<_> = plan
         .iter()
@@ -419,7 +419,7 @@ fn expect_ok(strict: bool, who: &str, r: Reads) -> Vec<Vec<u8>> {
     }
 }
 
-fn hang_up<P: Platform>(sess: Session<P>) {
+fn hang_up(sess: Session) {
     if let Err(e) = sess.hangup() {
         panic!("hangup failed: {}", e.error);
     }
@@ -537,7 +537,7 @@ impl Model for BuiltinModel {
                 let s = sess.clone();
                 let writer = client.spawn("B", move || {
                     let exch = s.begin()?;
-                    chardev::write(&exch, b"wxyz")
+                    chardev::blocking::write(&exch, b"wxyz")
                 });
                 let written = join(writer);
                 let read = join(reader);
@@ -563,7 +563,7 @@ impl Model for BuiltinModel {
                         let s = sess.clone();
                         client.spawn(name, move || {
                             if naive {
-                                chardev::read(&s.raw_phone(), 4).map(|d| vec![d])
+                                chardev::blocking::read(&s.raw_phone(), 4).map(|d| vec![d])
                             } else {
                                 reads(&s, 1)
                             }
@@ -718,14 +718,14 @@ impl Model for BuiltinModel {
                 let a = client.spawn("A", move || -> Result<Vec<u8>, IpcError> {
                     // Exchange 1 asks for data the device does not have yet and ends at once;
                     // its path stays busy at the server.
-                    let e1: Exchange<P> = s.begin()?;
+                    let e1: Exchange = s.begin()?;
                     e1.op("chardev.read");
                     let r1 = e1.send(chardev::READ, &[4])?;
                     let r2 = e1.send_data_read(4)?;
                     e1.end();
                     // Exchange 2 supplies the data on another path.
                     let e2 = s.begin()?;
-                    chardev::write(&e2, b"wxyz")?;
+                    chardev::blocking::write(&e2, b"wxyz")?;
                     e2.end();
                     r1.wait_for()?;
                     Ok(r2.wait_for()?.data)
@@ -760,14 +760,14 @@ impl BuiltinModel {
             exch.send(chardev::READ, &[4])?.forget();
             exch.send_data_read(4)?.forget();
             // The write's first call takes the phone's last slot; its data call is refused.
-            chardev::write(&exch, b"wxyz")
+            chardev::blocking::write(&exch, b"wxyz")
         });
         let cut = join(a);
         let s = sess.clone();
         let b = client.spawn("B", move || reads(&s, 1));
         // Data for the forgotten read and for B's, through a session of its own.
         let exch = feeder.begin().expect("a begin with phones to spare");
-        let written = chardev::write(&exch, &content);
+        let written = chardev::blocking::write(&exch, &content);
         exch.end();
         let read = join(b);
         if strict {
@@ -808,7 +808,7 @@ impl BuiltinModel {
         let s1 = try_hang_up(s1);
         let s2 = try_hang_up(s2);
         let exch = writer.begin().expect("an ATOMIC begin needs no phone");
-        let written = chardev::write(&exch, &content);
+        let written = chardev::blocking::write(&exch, &content);
         exch.end();
         let results = [(join(a), s1.is_some()), (join(b), s2.is_some())];
         if strict {
@@ -833,7 +833,7 @@ impl BuiltinModel {
 }
 
 /// Hangs `sess` up, or returns it if it is busy.
-fn try_hang_up<P: Platform>(sess: Session<P>) -> Option<Session<P>> {
+fn try_hang_up(sess: Session) -> Option<Session> {
     match sess.hangup() {
         Ok(()) => None,
         Err(e) => {
@@ -851,7 +851,7 @@ fn connect<P: Platform>(
     client: &sessions_core::Task<P>,
     dev: &sessions_core::ServerRef,
     style: Style,
-) -> Session<P> {
+) -> Session {
     Session::connect(client, dev, chardev::iface(style), 0, 0)
         .unwrap_or_else(|e| panic!("connect: {e}"))
 }

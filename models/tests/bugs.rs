@@ -238,7 +238,7 @@ impl Model for HeldPhone {
         let sess = sessions_core::Session::connect(&client, &dev, iface, 0, 0).unwrap();
         let held = sess.begin().unwrap();
         let s = sess.clone();
-        let b = client.spawn("B", move || chardev::read(&s.begin()?, 4));
+        let b = client.spawn("B", move || chardev::blocking::read(&s.begin()?, 4));
         while !k
             .trace()
             .snapshot()

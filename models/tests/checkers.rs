@@ -1367,9 +1367,10 @@ impl Model for TwoReaders {
                 client.spawn(name, move || {
                     for _ in 0..reads {
                         let r = if naive {
-                            chardev::read(&s.raw_phone(), 8 / (2 * reads))
+                            chardev::blocking::read(&s.raw_phone(), 8 / (2 * reads))
                         } else {
-                            s.begin().and_then(|e| chardev::read(&e, 8 / (2 * reads)))
+                            s.begin()
+                                .and_then(|e| chardev::blocking::read(&e, 8 / (2 * reads)))
                         };
                         if !naive {
                             r.unwrap();

@@ -35,7 +35,9 @@ impl Model for RawReads {
             .into_iter()
             .map(|name| {
                 let s = sess.clone();
-                client.spawn(name, move || chardev::read(&s.raw_phone(), 4).is_ok())
+                client.spawn(name, move || {
+                    chardev::blocking::read(&s.raw_phone(), 4).is_ok()
+                })
             })
             .collect();
         for f in fibrils {

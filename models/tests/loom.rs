@@ -11,6 +11,8 @@ use sessions_models::builtin::{bug_checker, bug_model};
 use sessions_models::driver::run_loom;
 use sessions_models::{Builtin, BuiltinModel, Checker, Expect, Model, Verdict};
 
+mod stack_model;
+
 /// The preemption bound for `m`: the suite's default (3, or `LOOM_MAX_PREEMPTIONS`), except 2
 /// for models with a server dispatcher thread, whose fourth thread multiplies the interleavings
 /// (the threaded seed example takes 10.9 million executions at bound 3), and 1 for those with
@@ -164,4 +166,70 @@ fn loom_max_branches_is_honoured_as_given() {
     }
     assert_eq!(given, 777);
     assert_eq!(default, LOOM_DEFAULT_BRANCHES);
+}
+
+/// Explores a model that is not built in, within the suite's default bound.
+fn explore_user<M: Model + Clone>(m: &M) -> sessions_models::Outcome {
+    assert!(
+        m.threads() <= 5,
+        "{} needs {} threads",
+        m.name(),
+        m.threads()
+    );
+    let out = run_loom(m, None, TraceLevel::Full);
+    let verdict = out.verdict(m.expect());
+    println!(
+        "loom {:45} {:>8} executions {:>8.0}/s  {verdict}",
+        m.name(),
+        out.executions,
+        out.rate()
+    );
+    let found: Vec<String> = out
+        .finding
+        .iter()
+        .flat_map(|f| &f.violations)
+        .map(|v| v.to_string())
+        .collect();
+    assert!(
+        verdict.ok(),
+        "{}: {verdict}\n{}",
+        m.name(),
+        found.join("\n")
+    );
+    out
+}
+
+#[test]
+fn a_relay_whose_handler_is_a_client_passes_under_loom() {
+    use stack_model::Stack;
+    for (front, back) in [
+        (Style::Parallel, Style::Serialize),
+        (Style::Serialize, Style::Parallel),
+        (Style::Multiplexed, Style::Multiplexed),
+    ] {
+        explore_user(&Stack::new(front, back));
+    }
+}
+
+#[test]
+fn a_relay_that_never_ends_its_exchange_is_found_under_loom() {
+    use stack_model::{RelayBug, Stack};
+    let m = Stack {
+        bug: Some(RelayBug::KeepsExchange),
+        ..Stack::new(Style::Parallel, Style::Serialize)
+    };
+    let out = explore_user(&m);
+    let v = out.finding.expect("a finding").violations;
+    let report = v
+        .iter()
+        .find_map(|v| match v {
+            sessions_models::Violation::Deadlock { report, .. } => Some(report),
+            _ => None,
+        })
+        .expect("a deadlock");
+    let text = report.to_string();
+    assert!(
+        text.contains("(RELAY_READ) on conn") && text.contains("held by the handler of conn"),
+        "{text}"
+    );
 }

@@ -385,7 +385,7 @@ impl Model for CloneHoldsTheMutex {
             .map(|(name, s)| {
                 client.spawn(name, move || {
                     for _ in 0..2 {
-                        chardev::read(&s.begin().unwrap(), 4).unwrap();
+                        chardev::blocking::read(&s.begin().unwrap(), 4).unwrap();
                     }
                 })
             })
@@ -481,9 +481,13 @@ impl Model for WokenIntoAHeldMutex {
         let iface = chardev::iface(Style::Parallel);
         let s1 = sessions_core::Session::connect(&client, &dev, iface, 0, 0).unwrap();
         let s2 = sessions_core::Session::connect(&client, &dev, iface, 0, 0).unwrap();
-        let reader = |s: &sessions_core::Session<P>| {
+        let reader = |s: &sessions_core::Session| {
             let s = s.clone();
-            move || chardev::read(&s.begin().unwrap(), 4).unwrap().len()
+            move || {
+                chardev::blocking::read(&s.begin().unwrap(), 4)
+                    .unwrap()
+                    .len()
+            }
         };
         let a = client.spawn("A", reader(&s1));
         let b = client.spawn("B", reader(&s1));

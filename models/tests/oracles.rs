@@ -44,7 +44,7 @@ async fn strict(mut conn: Conn) {
 }
 
 /// The client stub: both calls, then both answers.
-fn two_call<P: Platform, C: Ipc<P>>(c: &C, x: u64) -> Result<(), IpcError> {
+fn two_call<C: Ipc>(c: &C, x: u64) -> Result<(), IpcError> {
     c.op("two-call");
     let a = c.send(BEGIN, &[x])?;
     let b = c.send(DATA, &[x])?;
@@ -198,7 +198,7 @@ impl Model for FibrilPanics {
         let iface = chardev::iface(Style::Parallel);
         let sess = Session::connect(&client, &dev, iface, 0, 0).expect("connect");
         let s = sess.clone();
-        let b = client.spawn("B", move || chardev::read(&s.begin()?, 4));
+        let b = client.spawn("B", move || chardev::blocking::read(&s.begin()?, 4));
         let a = client.spawn("A", || -> () { panic!("fibril A gave up: boom") });
         let _ = b.join();
         let _ = a.join();

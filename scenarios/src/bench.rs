@@ -62,7 +62,7 @@ pub fn workload(style: Style, fibrils: usize, ops: usize, trace: TraceLevel) -> 
             client.spawn(&format!("F{i}"), move || {
                 for _ in 0..ops {
                     let exch = s.begin().expect("begin");
-                    chardev::read(&exch, 4).expect("read");
+                    chardev::blocking::read(&exch, 4).expect("read");
                 }
             })
         })

@@ -541,23 +541,23 @@ impl fmt::Display for Scenario {
 /// What one operation returned.
 type OpResult = Result<(), IpcError>;
 
-fn run_step<P: Platform>(exch: &Exchange<P>, step: &Step) -> OpResult {
+fn run_step(exch: &Exchange, step: &Step) -> OpResult {
     match step {
-        Step::Read { size } => chardev::read(exch, *size).map(|_| ()),
-        Step::Write { data } => chardev::write(exch, data.as_bytes()).map(|_| ()),
+        Step::Read { size } => chardev::blocking::read(exch, *size).map(|_| ()),
+        Step::Write { data } => chardev::blocking::write(exch, data.as_bytes()).map(|_| ()),
     }
 }
 
-fn run_op<P: Platform>(sessions: &[Session<P>], op: &Op) -> OpResult {
+fn run_op(sessions: &[Session], op: &Op) -> OpResult {
     match op {
         Op::Read { session, size } => {
-            chardev::read(&sessions[*session].begin()?, *size).map(|_| ())
+            chardev::blocking::read(&sessions[*session].begin()?, *size).map(|_| ())
         }
         Op::Write { session, data } => {
-            chardev::write(&sessions[*session].begin()?, data.as_bytes()).map(|_| ())
+            chardev::blocking::write(&sessions[*session].begin()?, data.as_bytes()).map(|_| ())
         }
         Op::ReadShort { session, size } => {
-            chardev::read_short(sessions[*session].begin()?, *size).map(|_| ())
+            chardev::blocking::read_short(sessions[*session].begin()?, *size).map(|_| ())
         }
         Op::Exchange { session, steps } => {
             let exch = sessions[*session].begin()?;
@@ -593,7 +593,7 @@ fn run_op<P: Platform>(sessions: &[Session<P>], op: &Op) -> OpResult {
             Err(e) if matches!(e.error, IpcError::Busy | IpcError::SessionClosed) => Ok(()),
             Err(e) => Err(e.error),
         },
-        Op::ServerHangup { session } => chardev::close(&sessions[*session].begin()?),
+        Op::ServerHangup { session } => chardev::blocking::close(&sessions[*session].begin()?),
     }
 }
 
@@ -646,7 +646,7 @@ impl Model for Scenario {
             .map(|i| k.server(&self.servers[i].name, chardev::server_with(self.device(i))))
             .collect();
         let client = k.task("client");
-        let sessions: Vec<Session<P>> = self
+        let sessions: Vec<Session> = self
             .sessions
             .iter()
             .enumerate()

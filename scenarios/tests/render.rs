@@ -548,15 +548,14 @@ fn deadlock_is_shown() {
     assert!(
         d.deadlock
             .iter()
-            .any(|l| l.starts_with("A waits for the answer to call")),
+            .any(|l| l.starts_with("fibril A waits for the answer to call")),
         "{:?}",
         d.deadlock
     );
     assert!(
-        d.deadlock
-            .iter()
-            .any(|l| l
-                .starts_with("B waits for the exchange lock of SERIALIZE sess0, held by fibril A")),
+        d.deadlock.iter().any(|l| l.starts_with(
+            "fibril B waits for the exchange lock of SERIALIZE sess0, held by fibril A"
+        )),
         "{:?}",
         d.deadlock
     );
@@ -576,7 +575,7 @@ fn deadlock_is_shown() {
     assert_well_formed_svg(&svg);
     assert!(svg.contains("Deadlock: no fibril can run"));
     let mmd = d.render(Format::Mermaid, "write-while-read/serialize");
-    assert!(mmd.contains("%% deadlock: A waits for"));
+    assert!(mmd.contains("%% deadlock: fibril A waits for"));
 }
 
 #[test]

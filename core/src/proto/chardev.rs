@@ -16,7 +16,7 @@
 //! let client = k.task("client");
 //! let sess = Session::connect(&client, &dev, chardev::iface(Style::Parallel), 0, 0).unwrap();
 //! let exch = sess.begin().unwrap();
-//! assert_eq!(chardev::read(&exch, 5).unwrap(), b"hello");
+//! assert_eq!(chardev::blocking::read(&exch, 5).unwrap(), b"hello");
 //! exch.end();
 //! sess.hangup().unwrap();
 //! k.finish();
@@ -27,7 +27,6 @@ use crate::error::{Errno, IpcError};
 use crate::method::{Iface, Method, Style};
 use crate::protocol::Protocol;
 use crate::server::{Call, Conn, ServerBuilder};
-use crate::sync::Platform;
 use std::collections::VecDeque;
 
 /// The protocol: number 1, any exchange style.
@@ -175,56 +174,89 @@ async fn write_srv(conn: &mut Conn, call: Call) -> bool {
 
 /// `chardev_read`, as the design note writes it: send CHARDEV_READ (R1), send the data read
 /// (R2), wait for R1, wait for R2. Returns the bytes read (at least one).
-pub fn read<P: Platform, C: Ipc<P>>(c: &C, size: usize) -> Result<Vec<u8>, IpcError> {
+///
+/// Like every stub here it is written once, as an `async fn`: a handler awaits it, a fibril
+/// runs it with `block_on` (or calls [`blocking::read`]).
+pub async fn read<C: Ipc>(c: &C, size: usize) -> Result<Vec<u8>, IpcError> {
     c.op("chardev.read");
     let r1 = c.send(READ, &[size as u64])?;
     let r2 = c.send_data_read(size)?;
-    let n = r1.wait_for()?.args[0] as usize;
-    let data = r2.wait_for()?.data;
+    let n = r1.await?.args[0] as usize;
+    let data = r2.await?.data;
+    check_len(n, &data)?;
+    Ok(data)
+}
+
+fn check_len(n: usize, data: &[u8]) -> Result<(), IpcError> {
     if data.len() != n {
         return Err(IpcError::Protocol(format!(
             "the server said {n} bytes but moved {}",
             data.len()
         )));
     }
-    Ok(data)
+    Ok(())
 }
 
 /// `chardev_write`: CHARDEV_WRITE then the data write. Returns the bytes written.
-pub fn write<P: Platform, C: Ipc<P>>(c: &C, data: &[u8]) -> Result<usize, IpcError> {
+pub async fn write<C: Ipc>(c: &C, data: &[u8]) -> Result<usize, IpcError> {
     c.op("chardev.write");
     let r1 = c.send(WRITE, &[data.len() as u64])?;
-    c.data_write_start(data)?;
-    Ok(r1.wait_for()?.args[0] as usize)
+    c.send_data_write(data)?.await?;
+    Ok(r1.await?.args[0] as usize)
 }
 
 /// Asks the server to hang up its side: it answers, then its handler returns, so later
 /// calls on this connection (or path) are answered EHANGUP.
-pub fn close<P: Platform, C: Ipc<P>>(c: &C) -> Result<(), IpcError> {
+pub async fn close<C: Ipc>(c: &C) -> Result<(), IpcError> {
     c.op("chardev.close");
-    c.request(CLOSE, &[]).map(|_| ())
+    c.send(CLOSE, &[])?.await.map(|_| ())
 }
 
 /// A read shaped like HelenOS's `vfs_read_short`: send CHARDEV_READ, do the data read, end
 /// the exchange, and only then wait for the first answer.
-pub fn read_short<P: Platform>(exch: Exchange<P>, size: usize) -> Result<Vec<u8>, IpcError> {
+pub async fn read_short(exch: Exchange, size: usize) -> Result<Vec<u8>, IpcError> {
     exch.op("chardev.read_short");
     let r1 = exch.send(READ, &[size as u64])?;
-    let data = match exch.data_read_start(size) {
-        Ok(d) => d,
+    let data = match exch.send_data_read(size) {
+        Ok(aid) => aid.await,
+        Err(e) => Err(e),
+    };
+    let data = match data {
+        Ok(reply) => reply.data,
         Err(e) => {
-            exch.end();
+            exch.end_async().await;
             r1.forget();
             return Err(e);
         }
     };
-    exch.end();
-    let n = r1.wait_for()?.args[0] as usize;
-    if data.len() != n {
-        return Err(IpcError::Protocol(format!(
-            "the server said {n} bytes but moved {}",
-            data.len()
-        )));
-    }
+    exch.end_async().await;
+    let n = r1.await?.args[0] as usize;
+    check_len(n, &data)?;
     Ok(data)
+}
+
+/// The stubs above for a fibril's own thread: each runs its `async` stub to completion with
+/// `block_on`, in the same critical sections a hand-written blocking stub would use.
+pub mod blocking {
+    use super::*;
+
+    /// [`super::read`] on a fibril.
+    pub fn read<C: Ipc>(c: &C, size: usize) -> Result<Vec<u8>, IpcError> {
+        c.block_on(super::read(c, size))
+    }
+
+    /// [`super::write`] on a fibril.
+    pub fn write<C: Ipc>(c: &C, data: &[u8]) -> Result<usize, IpcError> {
+        c.block_on(super::write(c, data))
+    }
+
+    /// [`super::close`] on a fibril.
+    pub fn close<C: Ipc>(c: &C) -> Result<(), IpcError> {
+        c.block_on(super::close(c))
+    }
+
+    /// [`super::read_short`] on a fibril.
+    pub fn read_short(exch: Exchange, size: usize) -> Result<Vec<u8>, IpcError> {
+        crate::kernel::run_future(super::read_short(exch, size))
+    }
 }

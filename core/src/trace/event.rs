@@ -120,6 +120,16 @@ pub enum Event {
         /// Its name.
         name: String,
     },
+    /// A handler context acted as a client for the first time: the fibril just created is its
+    /// own (HelenOS's connection fibril), and its sends and waits are recorded under it.
+    HandlerFibril {
+        /// The fibril.
+        fibril: FibrilId,
+        /// The connection whose handler it is.
+        conn: ConnId,
+        /// The path (0 unless the connection is multiplexed).
+        path: PathId,
+    },
     /// A fibril finished.
     FibrilExit {
         /// The fibril.

@@ -95,6 +95,11 @@ impl Trace {
         }
     }
 
+    /// The names of what was recorded so far.
+    pub fn names(&self) -> Names {
+        self.buf.with(|b| b.names.clone())
+    }
+
     /// The recording level.
     pub fn level(&self) -> TraceLevel {
         self.buf.with(|b| b.level)
@@ -227,6 +232,61 @@ impl DeadlockReport {
     pub fn explain(&self, wait: &Wait) -> String {
         self.known.wait(wait, false)
     }
+
+    /// Who waits for what, one line each, with chains followed across servers: a wait for an
+    /// answer on a connection is followed by what that connection's handler waits for (as a
+    /// client, on the next server, or for its next call or a state change), and so on:
+    /// "fibril A waits for the answer to call3 (RELAY_READ) on conn1 at relay", "the handler
+    /// of conn1 at relay waits for the answer to call5 (CHARDEV_READ) on conn2 at dev", "the
+    /// handler of conn2 at dev waits for chardev data".
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut fibrils_done = vec![false; self.fibrils.len()];
+        let mut server_done = vec![false; self.server.len()];
+        let handler = |f: FibrilId| self.known.handlers.get(&f).copied();
+        // Threads first, in id order; then handler fibrils no chain reached; then handlers
+        // waiting for calls or state that no chain reached.
+        let order: Vec<usize> = (0..self.fibrils.len())
+            .filter(|i| handler(self.fibrils[*i].0).is_none())
+            .chain((0..self.fibrils.len()).filter(|i| handler(self.fibrils[*i].0).is_some()))
+            .collect();
+        for start in order {
+            let mut stack = vec![start];
+            while let Some(i) = stack.pop() {
+                if std::mem::replace(&mut fibrils_done[i], true) {
+                    continue;
+                }
+                let (f, name, wait) = &self.fibrils[i];
+                let text = self.explain(wait);
+                out.push(match (wait, handler(*f)) {
+                    (Wait::ServerIdle { .. }, _) => text,
+                    (_, Some(_)) => format!("{} {text}", self.known.who(*f)),
+                    (_, None) => format!("fibril {name} {text}"),
+                });
+                let Wait::Answer {
+                    conn: Some(conn), ..
+                } = wait
+                else {
+                    continue;
+                };
+                for (j, w) in self.server.iter().enumerate() {
+                    if w.conn == *conn && !std::mem::replace(&mut server_done[j], true) {
+                        out.push(self.known.server_wait(w));
+                    }
+                }
+                let next: Vec<usize> = (0..self.fibrils.len())
+                    .filter(|j| handler(self.fibrils[*j].0).is_some_and(|(c, _)| c == *conn))
+                    .collect();
+                stack.extend(next.into_iter().rev());
+            }
+        }
+        for (j, w) in self.server.iter().enumerate() {
+            if !server_done[j] {
+                out.push(self.known.server_wait(w));
+            }
+        }
+        out
+    }
 }
 
 impl fmt::Display for DeadlockReport {
@@ -235,17 +295,14 @@ impl fmt::Display for DeadlockReport {
             Some(s) => write!(f, "no progress for {s} s on std threads:")?,
             None => write!(f, "no fibril can run:")?,
         }
-        for (_, name, wait) in &self.fibrils {
-            write!(f, " fibril {name} {};", self.explain(wait))?;
+        for line in self.lines() {
+            write!(f, " {line};")?;
         }
         for (_, name) in &self.woken {
             write!(
                 f,
                 " fibril {name} was woken but its thread never ran again (a lost notification);"
             )?;
-        }
-        for w in &self.server {
-            write!(f, " {};", self.known.server_wait(w))?;
         }
         Ok(())
     }

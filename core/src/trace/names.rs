@@ -43,6 +43,9 @@ pub struct Names {
     /// The connection behind each phone that was ever connected.
     #[serde(default, with = "pairs")]
     pub phones: BTreeMap<PhoneId, ConnId>,
+    /// Fibrils that are a handler context's own, with their connection and path.
+    #[serde(default, with = "pairs")]
+    pub handlers: BTreeMap<FibrilId, (ConnId, PathId)>,
 }
 
 /// A map saved as a list of `[key, value]` pairs.
@@ -86,6 +89,9 @@ impl Names {
             Event::FibrilNew { fibril, name, .. } => {
                 self.fibrils.insert(*fibril, name.clone());
             }
+            Event::HandlerFibril { fibril, conn, path } => {
+                self.handlers.insert(*fibril, (*conn, *path));
+            }
             Event::Serve { protocol, .. } => {
                 self.protocols
                     .entry(protocol.id)
@@ -119,6 +125,25 @@ impl Names {
             .get(&f)
             .cloned()
             .unwrap_or_else(|| f.to_string())
+    }
+
+    /// Fibril `f` as a subject: `fibril A`, or, for a handler context's own fibril, `the
+    /// handler of conn1 at fwd`.
+    pub fn who(&self, f: FibrilId) -> String {
+        match self.handlers.get(&f) {
+            Some((conn, path)) => self.handler(*conn, *path),
+            None => format!("fibril {}", self.fibril(f)),
+        }
+    }
+
+    /// The handler of `conn` (and `path`, on a multiplexed connection): `the handler of conn1
+    /// at fwd`.
+    pub fn handler(&self, conn: ConnId, path: PathId) -> String {
+        if path == PathId::CONN {
+            format!("the handler of {}", self.conn(conn))
+        } else {
+            format!("the handler of {} {path}", self.conn(conn))
+        }
     }
 
     /// The name of task `t` (its id if it has none).
@@ -168,7 +193,7 @@ impl Names {
     fn holder(&self, holder: &Option<FibrilId>, short: bool) -> String {
         match (holder, short) {
             (Some(h), true) => format!(", held by {}", self.fibril(*h)),
-            (Some(h), false) => format!(", held by fibril {}", self.fibril(*h)),
+            (Some(h), false) => format!(", held by {}", self.who(*h)),
             (None, _) => String::new(),
         }
     }
@@ -207,7 +232,7 @@ impl Names {
             (Wait::PathSlot { sess }, false) => format!("waits for a free virtual path of {sess}"),
             (Wait::Join { fibril }, true) => format!("joining {}", self.fibril(*fibril)),
             (Wait::Join { fibril }, false) => {
-                format!("waits for fibril {} to finish", self.fibril(*fibril))
+                format!("waits for {} to finish", self.who(*fibril))
             }
             (Wait::ServerIdle { server }, _) => {
                 format!("dispatcher of {} waits for work", self.task(*server))
@@ -218,12 +243,7 @@ impl Names {
     /// What a suspended handler waits for, in words: `the handler of conn1 at dev waits for
     /// chardev data` (with its path, on a multiplexed connection).
     pub fn server_wait(&self, w: &ServerWait) -> String {
-        let on = if w.path == PathId::CONN {
-            self.conn(w.conn)
-        } else {
-            format!("{} {}", self.conn(w.conn), w.path)
-        };
-        format!("the handler of {on} waits for {}", w.what)
+        format!("{} waits for {}", self.handler(w.conn, w.path), w.what)
     }
 
     /// One line describing `event`, with methods and interfaces named.
@@ -249,6 +269,9 @@ impl Names {
             }
             Event::FibrilNew { fibril, task, name } => {
                 format!("{fibril} `{name}` created in {task}")
+            }
+            Event::HandlerFibril { fibril, conn, path } => {
+                format!("{fibril} is {}'s own", self.handler(*conn, *path))
             }
             Event::FibrilExit { fibril, panicked } => format!(
                 "{fibril} finished{}",

@@ -1,8 +1,8 @@
 //! Fibrils: parking, unparking, fibril mutexes, joins and deadlock detection.
 
-use super::{FibrilMutex, FibrilRec, World};
+use super::{FibrilMutex, FibrilRec, PathWait, World};
 use crate::bugs::Bug;
-use crate::ids::{FibrilId, TaskId};
+use crate::ids::{ConnId, FibrilId, PathId, TaskId};
 use crate::trace::{Event, Wait};
 use std::task::Poll;
 
@@ -18,9 +18,58 @@ impl World {
             parked: None,
             finished: false,
             joiners: Vec::new(),
+            handler: None,
         });
         self.running += 1;
         id
+    }
+
+    /// The own fibril of the handler of `(conn, path)`, created the first time the handler
+    /// acts as a client (so handlers that never do leave the trace as it was).
+    pub(crate) fn handler_fibril(&mut self, conn: ConnId, path: PathId) -> FibrilId {
+        let p = self.conns[conn.index()]
+            .paths
+            .get(&path)
+            .expect("a polled path exists");
+        if let Some(f) = p.fibril {
+            return f;
+        }
+        let server = self.conns[conn.index()].server;
+        let id = FibrilId(self.fibrils.len() as u32);
+        let server_name = self.trace.names().task(server);
+        let name = if path == PathId::CONN {
+            format!("{server_name}:{conn}")
+        } else {
+            format!("{server_name}:{conn}/{path}")
+        };
+        self.record(Event::FibrilNew {
+            fibril: id,
+            task: server,
+            name,
+        });
+        self.record(Event::HandlerFibril {
+            fibril: id,
+            conn,
+            path,
+        });
+        self.fibrils.push(FibrilRec {
+            parked: None,
+            finished: false,
+            joiners: Vec::new(),
+            handler: Some((conn, path)),
+        });
+        if let Some(p) = self.conns[conn.index()].paths.get_mut(&path) {
+            p.fibril = Some(id);
+        }
+        id
+    }
+
+    /// The handler being polled, in words (`the handler of conn1 at fwd`), for usage errors.
+    pub(crate) fn handler_name(&self) -> String {
+        match super::lent_handler() {
+            Some((conn, path)) => self.trace.names().handler(conn, path),
+            None => "a fibril".to_string(),
+        }
     }
 
     /// Parks `me` until someone unparks it.
@@ -28,12 +77,30 @@ impl World {
         let f = &mut self.fibrils[me.index()];
         debug_assert!(f.parked.is_none(), "{me} parked twice");
         f.parked = Some(wait.clone());
-        self.running -= 1;
+        match f.handler {
+            // A handler's context suspends: its path waits until the fibril is unparked.
+            Some((conn, path)) => {
+                if let Some(p) = self.conns[conn.index()].paths.get_mut(&path) {
+                    p.wait = PathWait::Client;
+                    p.what = "a client operation";
+                }
+                self.trace.set_server_wait(conn, path, None);
+            }
+            None => self.running -= 1,
+        }
         self.trace.set_wait(me, Some(wait));
     }
 
     /// Makes `f` runnable again if it is parked.
     pub(crate) fn unpark(&mut self, f: FibrilId) {
+        if let Some((conn, path)) = self.fibrils[f.index()].handler {
+            // A handler's fibril resumes when its executor polls its path again.
+            if self.fibrils[f.index()].parked.take().is_some() {
+                self.trace.set_wait(f, None);
+                self.make_ready(conn, path);
+            }
+            return;
+        }
         if let Some(wait) = self.fibrils[f.index()].parked.take() {
             self.running += 1;
             let lost = matches!(wait, Wait::AvailPhone { .. }) && self.bug(Bug::LostNotify);
@@ -78,7 +145,7 @@ impl World {
 
     fn wake_all_parked(&mut self) {
         for (i, f) in self.fibrils.iter().enumerate() {
-            if f.parked.is_some() {
+            if f.parked.is_some() && f.handler.is_none() {
                 self.wake.push(FibrilId(i as u32));
             }
         }

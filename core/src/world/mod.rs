@@ -15,11 +15,12 @@ mod ipc;
 mod server;
 
 pub(crate) use client::{BeginSm, ConnectSm, EndSm, HangupSm};
-pub(crate) use server::{run_one, with_world, Incoming};
+pub(crate) use server::{lent_handler, run_one, with_handler, with_world, Incoming};
 
 use crate::bugs::Bug;
 use crate::error::Errno;
 use crate::ids::*;
+use crate::kernel::Engine;
 use crate::method::{Iface, Method, Style};
 use crate::protocol::Protocol;
 use crate::server::Handler;
@@ -29,6 +30,7 @@ use std::any::Any;
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Weak;
 
 /// A handler context's suspended state machine.
 pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -62,6 +64,18 @@ pub(crate) struct ServerRec {
     pub state_waiters: Vec<(ConnId, PathId)>,
 }
 
+impl ServerRec {
+    fn new() -> Self {
+        ServerRec {
+            handlers: BTreeMap::new(),
+            state: None,
+            ready: VecDeque::new(),
+            dispatcher: None,
+            state_waiters: Vec::new(),
+        }
+    }
+}
+
 /// Work for a server's executor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Ready {
@@ -75,6 +89,10 @@ pub(crate) struct FibrilRec {
     pub parked: Option<Wait>,
     pub finished: bool,
     pub joiners: Vec<FibrilId>,
+    /// Set for a handler context's own fibril (created when the handler first acts as a
+    /// client): it has no thread, is never counted in `running`, and is resumed by making its
+    /// path ready.
+    pub handler: Option<(ConnId, PathId)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,6 +122,8 @@ pub(crate) enum PathWait {
     Call,
     /// Waiting for the server state to change.
     State,
+    /// Its fibril is parked as a client (for an answer, a lock, a phone, a path).
+    Client,
     /// The handler returned.
     Done,
 }
@@ -119,6 +139,8 @@ pub(crate) struct PathRec {
     pub end_seen: Option<CallId>,
     /// What the handler waits for, for deadlock reports.
     pub what: &'static str,
+    /// The handler's own fibril, once it acted as a client.
+    pub fibril: Option<FibrilId>,
 }
 
 pub(crate) struct ConnRec {
@@ -238,10 +260,12 @@ pub(crate) struct World {
     /// A fibril panicked: every other one stops at its next wait (see `Kernel::abort`).
     pub aborted: bool,
     pub shutdown: bool,
+    /// The kernel that owns this world, for client handles created inside a lent poll.
+    pub engine: Weak<dyn Engine>,
 }
 
 impl World {
-    pub(crate) fn new(cfg: KernelConfig, trace: Trace) -> Self {
+    pub(crate) fn new(cfg: KernelConfig, trace: Trace, engine: Weak<dyn Engine>) -> Self {
         let mut w = World {
             cfg,
             trace,
@@ -260,6 +284,7 @@ impl World {
             deadlocked: false,
             aborted: false,
             shutdown: false,
+            engine,
         };
         let main_task = w.new_task("main".into(), false);
         w.new_fibril(main_task, "main".into());
@@ -304,15 +329,16 @@ impl World {
             sess_mutex: FibrilMutex::default(),
             inactive: VecDeque::new(),
             avail_waiters: VecDeque::new(),
-            server: server.then(|| ServerRec {
-                handlers: BTreeMap::new(),
-                state: None,
-                ready: VecDeque::new(),
-                dispatcher: None,
-                state_waiters: Vec::new(),
-            }),
+            server: server.then(ServerRec::new),
         });
         id
+    }
+
+    /// The server record of `task`, made a server now if it was not one.
+    pub(crate) fn make_server(&mut self, task: TaskId) -> &mut ServerRec {
+        self.tasks[task.index()]
+            .server
+            .get_or_insert_with(ServerRec::new)
     }
 
     pub(crate) fn server_mut(&mut self, task: TaskId) -> &mut ServerRec {

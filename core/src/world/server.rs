@@ -13,15 +13,22 @@ use crate::ids::*;
 use crate::method::{Iface, Method};
 use crate::server::Conn;
 use crate::trace::{AnsweredBy, CloseBy, Event};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::task::{Context, Poll, Waker};
 
 std::thread_local! {
     static CURRENT: RefCell<Option<Box<World>>> = const { RefCell::new(None) };
+    static HANDLER: Cell<Option<(ConnId, PathId)>> = const { Cell::new(None) };
 }
 
-/// Runs `f` on the world lent to the handler being polled.
+/// The handler context (connection and path) being polled, if the calling thread is inside
+/// a handler's poll.
+pub(crate) fn lent_handler() -> Option<(ConnId, PathId)> {
+    HANDLER.with(|a| a.get())
+}
+
+/// Runs `f` on the world lent to the poll in progress.
 ///
 /// # Panics
 /// When called outside a handler poll: the server API is only for handler code.
@@ -35,7 +42,17 @@ pub(crate) fn with_world<R>(f: impl FnOnce(&mut World) -> R) -> R {
     })
 }
 
-/// Gives the world back to the lock's slot even if the handler panics.
+/// Runs `f` on the lent world as the polled handler's own fibril (created the first time the
+/// handler acts as a client).
+pub(crate) fn with_handler<R>(f: impl FnOnce(&mut World, FibrilId) -> R) -> R {
+    let (conn, path) = lent_handler().expect("a handler is being polled");
+    with_world(|w| {
+        let me = w.handler_fibril(conn, path);
+        f(w, me)
+    })
+}
+
+/// Gives the world back to the lock's slot even if the poll panics.
 struct Lend<'a> {
     slot: &'a mut Option<Box<World>>,
 }
@@ -43,7 +60,21 @@ struct Lend<'a> {
 impl Drop for Lend<'_> {
     fn drop(&mut self) {
         *self.slot = CURRENT.with(|c| c.borrow_mut().take());
+        HANDLER.with(|a| a.set(None));
     }
+}
+
+/// Lends the world in `slot` to `f`, the poll of the handler of `(conn, path)`: while it
+/// runs, the world is reachable only through [`with_world`], and the kernel's lock (held by the
+/// caller) is not taken again. A poll never blocks, so no other thread can observe the slot.
+fn lend<R>(slot: &mut Option<Box<World>>, handler: (ConnId, PathId), f: impl FnOnce() -> R) -> R {
+    let world = slot.take().expect("the world is in its slot");
+    let lend = Lend { slot };
+    CURRENT.with(|c| *c.borrow_mut() = Some(world));
+    HANDLER.with(|a| a.set(Some(handler)));
+    let r = f();
+    drop(lend);
+    r
 }
 
 /// Runs one piece of ready work of `server` (of any server when `None`). Returns whether
@@ -73,14 +104,9 @@ pub(crate) fn run_one(slot: &mut Option<Box<World>>, server: Option<TaskId>) -> 
     let Some(mut fut) = p.fut.take() else {
         return true;
     };
-    let world = slot.take().expect("the world is in its slot");
-    let result = {
-        let lend = Lend { slot: &mut *slot };
-        CURRENT.with(|c| *c.borrow_mut() = Some(world));
-        let r = fut.as_mut().poll(&mut Context::from_waker(Waker::noop()));
-        drop(lend);
-        r
-    };
+    let result = lend(slot, (conn, path), || {
+        fut.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+    });
     let w = slot.as_mut().expect("the world came back");
     match result {
         Poll::Ready(()) => w.path_done(conn, path),
@@ -145,6 +171,7 @@ impl World {
                 held: Vec::new(),
                 end_seen: None,
                 what: "its first call",
+                fibril: None,
             },
         );
         self.make_ready(conn, path);
@@ -313,6 +340,17 @@ impl World {
             .expect("a finished path exists");
         p.wait = PathWait::Done;
         p.fut = None;
+        if let Some(f) = p.fibril {
+            self.fibrils[f.index()].finished = true;
+            self.record(Event::FibrilExit {
+                fibril: f,
+                panicked: false,
+            });
+        }
+        let p = self.conns[conn.index()]
+            .paths
+            .get_mut(&path)
+            .expect("a finished path exists");
         let held = std::mem::take(&mut p.held);
         let queue = std::mem::take(&mut p.queue);
         let end = p.end_seen;

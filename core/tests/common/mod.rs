@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 /// The kernel every test runs on: std threads.
 pub type K = Kernel<StdPlatform>;
 /// A session on std threads.
-pub type Sess = Session<StdPlatform>;
+pub type Sess = Session;
 /// A client task on std threads.
 pub type Client = Task<StdPlatform>;
 
@@ -417,7 +417,7 @@ pub fn seed(style: Style, dispatch: Dispatch) -> ([Vec<u8>; 2], TraceLog) {
         let sess = sess.clone();
         client.spawn(name, move || -> Result<Vec<u8>, IpcError> {
             let exch = sess.begin()?;
-            chardev::read(&exch, 4)
+            chardev::blocking::read(&exch, 4)
         })
     });
     let got = fibrils.map(|f| {

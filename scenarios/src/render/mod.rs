@@ -859,6 +859,7 @@ impl Builder<'_> {
             // rather than its send, the exchange rather than its cache entry.
             Event::TaskNew { .. }
             | Event::Serve { .. }
+            | Event::HandlerFibril { .. }
             | Event::FibrilNew { .. }
             | Event::FibrilExit { .. }
             | Event::PhoneOpen { .. }
@@ -936,20 +937,17 @@ impl Diagram {
         let mut deadlock = Vec::new();
         if let Some(report) = &log.deadlock {
             let hl = marks.deadlock;
+            deadlock = report.lines();
             for (fibril, _, wait) in &report.fibrils {
-                let text = facts.names.wait(wait, false);
                 if let Wait::ServerIdle { .. } = wait {
-                    deadlock.push(text);
                     continue;
                 }
-                deadlock.push(format!("{} {text}", facts.fibril_name(*fibril)));
                 if let Some(lane) = b.fib(*fibril) {
                     let short = format!("blocked: {}", facts.names.wait(wait, true));
                     b.warn(None, RowKind::Note { lane }, short, hl);
                 }
             }
             for w in &report.server {
-                deadlock.push(facts.names.server_wait(w));
                 let lane = b.conn(w.conn);
                 let text = if w.path == PathId::CONN {
                     format!("blocked: {}", w.what)
