@@ -288,13 +288,18 @@ impl<P: Platform> Kernel<P> {
     /// A new server task serving what `builder` registers. With [`Dispatch::Threaded`] it gets
     /// its own dispatcher thread.
     pub fn server(&self, name: &str, builder: ServerBuilder) -> ServerRef {
-        let id = self.with(|w, _| w.new_task(name.to_string(), true));
-        self.serve(id, name, builder)
+        self.serve(Err(name), builder)
     }
 
-    /// Makes task `id` serve what `builder` registers.
-    fn serve(&self, id: TaskId, name: &str, builder: ServerBuilder) -> ServerRef {
-        let threaded = self.with(|w, _| {
+    /// Makes task `task` (or a new one of the given name) serve what `builder` registers, in
+    /// one critical section.
+    fn serve(&self, task: Result<TaskId, &str>, builder: ServerBuilder) -> ServerRef {
+        let (id, name, threaded) = self.with(|w, _| {
+            let id = match task {
+                Ok(id) => id,
+                Err(name) => w.new_task(name.to_string(), true),
+            };
+            let name = w.trace.names().task(id);
             for (protocol, _) in builder.handlers.values() {
                 w.record(Event::Serve {
                     server: id,
@@ -306,7 +311,8 @@ impl<P: Platform> Kernel<P> {
             if builder.state.is_some() {
                 s.state = builder.state;
             }
-            self.inner.dispatch == Dispatch::Threaded && s.dispatcher.is_none()
+            let threaded = self.inner.dispatch == Dispatch::Threaded && s.dispatcher.is_none();
+            (id, name, threaded)
         });
         if threaded {
             let k = self.clone();
@@ -565,8 +571,7 @@ impl<P: Platform> Task<P> {
     /// its `main` has connected to what it needs: sessions the task opened before are its
     /// own, and its handlers can use them (clone them into the handler closures).
     pub fn serve(&self, builder: ServerBuilder) -> ServerRef {
-        let name = self.k.with(|w, _| w.trace.names().task(self.id));
-        self.k.serve(self.id, &name, builder)
+        self.k.serve(Ok(self.id), builder)
     }
 
     /// Starts a fibril of this task running `f` on a new facade thread.
