@@ -46,13 +46,36 @@ impl Coverage {
     pub const BOUNCE: &'static str = "bounce";
     /// An operation was cut short by a refused send and its connection retired.
     pub const CUT_SHORT: &'static str = "cut short";
+    /// A handler acting as a client suspended for a phone.
+    pub const HANDLER_WAIT_PHONE: &'static str = "handler waits for phone";
+    /// A handler acting as a client suspended for `async_sess_mutex` or an exchange lock.
+    pub const HANDLER_WAIT_LOCK: &'static str = "handler waits for lock";
+    /// A handler acting as a client suspended for a path id.
+    pub const HANDLER_WAIT_PATH: &'static str = "handler waits for path";
 
     /// Adds one execution's trace.
     pub fn record(&mut self, log: &TraceLog) {
         let mut seen: BTreeSet<&'static str> = BTreeSet::new();
         let mut waiting = BTreeSet::new();
         let mut clones = BTreeSet::new();
+        let mut handlers = BTreeSet::new();
         for e in &log.events {
+            let by_handler = |f: &sessions_core::FibrilId| handlers.contains(f);
+            match e {
+                Event::HandlerFibril { fibril, .. } => {
+                    handlers.insert(*fibril);
+                }
+                Event::WaitPhone { fibril, .. } if by_handler(fibril) => {
+                    seen.insert(Self::HANDLER_WAIT_PHONE);
+                }
+                Event::WaitPath { fibril, .. } if by_handler(fibril) => {
+                    seen.insert(Self::HANDLER_WAIT_PATH);
+                }
+                Event::LockWait { fibril, .. } if by_handler(fibril) => {
+                    seen.insert(Self::HANDLER_WAIT_LOCK);
+                }
+                _ => {}
+            }
             let what = match e {
                 Event::Send {
                     call,

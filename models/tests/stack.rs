@@ -29,6 +29,51 @@ fn a_relay_whose_handler_is_a_client_passes_every_checker_under_every_style() {
 }
 
 #[test]
+fn a_handler_waiting_for_a_lock_a_phone_or_a_path_suspends_and_resumes() {
+    use sessions_models::trace_stats::Coverage;
+    // Two relay handlers at once (two PARALLEL clones, or two paths of one multiplexed
+    // connection), competing for the relay's one session to the device.
+    let cases = [
+        (
+            Stack::new(Style::Parallel, Style::Serialize),
+            Coverage::HANDLER_WAIT_LOCK,
+        ),
+        (
+            // The relay's table holds its session phone and one clone.
+            Stack {
+                phone_limit: 2,
+                ..Stack::new(Style::Multiplexed, Style::Parallel)
+            },
+            Coverage::HANDLER_WAIT_PHONE,
+        ),
+        (
+            Stack {
+                path_limit: 1,
+                ..Stack::new(Style::Parallel, Style::Multiplexed)
+            },
+            Coverage::HANDLER_WAIT_PATH,
+        ),
+    ];
+    // Inline, a relay read runs whole in its client's critical section (the relay's and the
+    // device's handlers are polled there, one after the other), so handlers compete only
+    // when each server has a dispatcher thread of its own.
+    for (m, what) in cases {
+        common::expect_as_declared(&m);
+        let m = Stack {
+            dispatch: Dispatch::Threaded,
+            ..m
+        };
+        let out = common::expect_as_declared(&m);
+        assert!(
+            out.coverage.executions_with(what) > 0,
+            "{}: no execution had {what}: {}",
+            m.name(),
+            out.coverage
+        );
+    }
+}
+
+#[test]
 fn the_stack_runs_on_std_threads() {
     for back in STYLES {
         let m = Stack::new(Style::Parallel, back);

@@ -113,6 +113,10 @@ pub struct Stack {
     pub bug: Option<RelayBug>,
     /// Where the relay's and device's handlers run.
     pub dispatch: sessions_core::Dispatch,
+    /// Every task's phone table size.
+    pub phone_limit: u32,
+    /// Paths a multiplexed session may have open at once.
+    pub path_limit: u32,
 }
 
 impl Stack {
@@ -124,6 +128,8 @@ impl Stack {
             bytes: 8,
             bug: None,
             dispatch: sessions_core::Dispatch::Inline,
+            phone_limit: KernelConfig::default().phone_limit,
+            path_limit: KernelConfig::default().path_limit,
         }
     }
 }
@@ -137,6 +143,12 @@ impl Model for Stack {
         if let Some(bug) = self.bug {
             name.push_str(&format!("/{bug:?}"));
         }
+        if self.phone_limit < KernelConfig::default().phone_limit {
+            name.push_str(&format!("/phones{}", self.phone_limit));
+        }
+        if self.path_limit < KernelConfig::default().path_limit {
+            name.push_str(&format!("/paths{}", self.path_limit));
+        }
         if self.dispatch == sessions_core::Dispatch::Threaded {
             name.push_str("+threaded");
         }
@@ -146,6 +158,8 @@ impl Model for Stack {
     fn config(&self) -> KernelConfig {
         KernelConfig {
             dispatch: self.dispatch,
+            phone_limit: self.phone_limit,
+            path_limit: self.path_limit,
             ..KernelConfig::default()
         }
     }
