@@ -41,11 +41,18 @@ pub enum Bug {
     /// thread sleeps on while the kernel counts it as running, so the kernel sees no
     /// deadlock (a lost notification, as a missing `notify_one` would make).
     LostNotify,
+    /// A forwarded call is routed to the forwarding session's main connection instead of the
+    /// connection of the exchange it was forwarded over (for a PARALLEL session, another
+    /// connection than the one the forwarder's earlier calls took).
+    ForwardWrongConn,
+    /// A handler waiting for the answer to one of its calls is resumed with the answer of
+    /// another of its calls that arrived first.
+    HandlerCrossedAnswer,
 }
 
 impl Bug {
     /// Every bug.
-    pub const ALL: [Bug; 10] = [
+    pub const ALL: [Bug; 12] = [
         Bug::SerializeNoLock,
         Bug::CacheWhileInUse,
         Bug::ReclaimActive,
@@ -56,6 +63,8 @@ impl Bug {
         Bug::ReclaimMainPhone,
         Bug::ReclaimOnRefusal,
         Bug::LostNotify,
+        Bug::ForwardWrongConn,
+        Bug::HandlerCrossedAnswer,
     ];
 
     /// The bug's kebab-case name.
@@ -71,6 +80,8 @@ impl Bug {
             Bug::ReclaimMainPhone => "reclaim-main-phone",
             Bug::ReclaimOnRefusal => "reclaim-on-refusal",
             Bug::LostNotify => "lost-notify",
+            Bug::ForwardWrongConn => "forward-wrong-conn",
+            Bug::HandlerCrossedAnswer => "handler-crossed-answer",
         }
     }
 

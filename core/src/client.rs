@@ -338,6 +338,11 @@ impl Port {
         }
     }
 
+    /// The context calls go to and the operation the next one starts, taken.
+    pub(crate) fn next(&self) -> (usize, Option<&'static str>) {
+        (self.ctx, self.next_op.with(|n| n.take()))
+    }
+
     fn send(&self, method: Method, args: &[u64], data: Vec<u8>) -> Result<Aid, IpcError> {
         let mut a = [0u64; 5];
         for (slot, v) in a.iter_mut().zip(args) {

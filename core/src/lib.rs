@@ -61,7 +61,7 @@ pub use ids::*;
 pub use kernel::{panic_message, Aborted, Fibril, Kernel, Task, DEADLOCK_PANIC, USAGE_PANIC};
 pub use method::{Iface, Method, Style};
 pub use protocol::{Protocol, ProtocolInfo};
-pub use server::{Call, Conn, DataRead, DataWrite, ServerBuilder, ServerRef};
+pub use server::{Call, Conn, DataRead, DataWrite, Refused, ServerBuilder, ServerRef};
 pub use trace::{Event, Tag, Trace, TraceLevel, TraceLog};
 
 use serde::{Deserialize, Serialize};

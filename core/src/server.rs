@@ -21,13 +21,14 @@
 //! with many connections still fits loom's thread limit. They may wait only on what this module
 //! offers (the next call, a data transfer, a change of the server's state).
 
+use crate::client::Ipc;
 use crate::error::Errno;
 use crate::ids::{CallId, ConnId, PathId, TaskId};
 use crate::method::{Iface, Method};
 use crate::protocol::Protocol;
 use crate::sync::Arc;
 use crate::trace::{AnsweredBy, Event};
-use crate::world::{with_world, Incoming, World};
+use crate::world::{with_handler, with_world, Incoming, World};
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -164,6 +165,29 @@ impl Call {
         });
     }
 
+    /// Forwards the call over `exch` as `method(args)` (`async_forward_fast` with
+    /// `IPC_FF_ROUTE_FROM_ME`): it arrives at this server's own connection on the next server,
+    /// as the next call of the exchange, so it lands in the same handler context as the
+    /// exchange's earlier calls; its answer goes straight to the call's original sender, and
+    /// this handler no longer holds it. If the send is refused (a dead phone, the call
+    /// limit), the call comes back with the error, for the handler to answer.
+    pub fn forward(
+        self,
+        exch: &crate::Exchange,
+        method: Method,
+        args: &[u64],
+    ) -> Result<(), Refused<Call>> {
+        let mut a = [0u64; 5];
+        for (slot, v) in a.iter_mut().zip(args) {
+            *slot = *v;
+        }
+        let (ctx, op) = exch.port().next();
+        match with_handler(|w, me| w.ctx_forward(me, ctx, op, self.id, method, a)) {
+            Ok(()) => Ok(()),
+            Err(error) => Err(Refused { item: self, error }),
+        }
+    }
+
     /// Answers EOK with `args`.
     pub fn answer(self, args: &[u64]) {
         self.reply(None, args, Vec::new())
@@ -199,6 +223,28 @@ impl DataRead {
     pub fn fail(self, errno: Errno) {
         self.call.answer_err(errno)
     }
+
+    /// Forwards the data read over `exch` (`async_data_read_forward_fast`): the next
+    /// server's handler receives it on this server's connection and moves the bytes straight
+    /// into the original client's buffer.
+    pub fn forward(self, exch: &crate::Exchange) -> Result<(), Refused<DataRead>> {
+        let size = self.size;
+        self.call
+            .forward(exch, Method::DATA_READ, &[size as u64])
+            .map_err(|r| Refused {
+                item: DataRead { call: r.item, size },
+                error: r.error,
+            })
+    }
+}
+
+/// Something a handler tried to forward, handed back because the send was refused.
+#[derive(Debug)]
+pub struct Refused<T> {
+    /// What was not forwarded: the handler still holds it and must answer it.
+    pub item: T,
+    /// Why the send was refused.
+    pub error: crate::IpcError,
 }
 
 /// A received `IPC_M_DATA_WRITE`.
@@ -224,6 +270,18 @@ impl DataWrite {
     /// Refuses the transfer.
     pub fn fail(self, errno: Errno) {
         self.call.answer_err(errno)
+    }
+
+    /// Forwards the data write over `exch` (`async_data_write_forward_fast`): the next
+    /// server's handler receives the client's bytes on this server's connection.
+    pub fn forward(self, exch: &crate::Exchange) -> Result<(), Refused<DataWrite>> {
+        let DataWrite { call, data } = self;
+        let n = data.len() as u64;
+        call.forward(exch, Method::DATA_WRITE, &[n])
+            .map_err(|r| Refused {
+                item: DataWrite { call: r.item, data },
+                error: r.error,
+            })
     }
 }
 

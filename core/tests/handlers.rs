@@ -257,3 +257,122 @@ fn a_protocol_that_fixes_its_style_refuses_connections_in_another() {
     hangup(ok);
     k.finish();
 }
+
+const PIPE_READ: Method = Method(Method::FIRST_USER);
+const PIPE_WRITE: Method = Method(Method::FIRST_USER + 1);
+/// `PIPE_READ(size)` + data read and `PIPE_WRITE(n)` + data write, forwarded to a device.
+const PIPE: Protocol = Protocol {
+    id: 32,
+    name: "pipe",
+    methods: &[(PIPE_READ, "PIPE_READ"), (PIPE_WRITE, "PIPE_WRITE")],
+    style: None,
+};
+
+/// Forwards each operation's data call to the device behind `dev`, after the device's own
+/// first call, on one exchange, as HelenOS's VFS does with a file system.
+async fn pipe(mut conn: Conn, dev: Session) {
+    while let Some(call) = conn.get_call().await {
+        let exch = dev.begin_async().await.expect("begin");
+        let first = match call.method() {
+            PIPE_READ => {
+                let dr = conn.data_read_receive().await.expect("a data read");
+                let aid = exch.send(chardev::READ, &[dr.size() as u64]).unwrap();
+                dr.forward(&exch).expect("forwarded");
+                aid
+            }
+            _ => {
+                let dw = conn.data_write_receive().await.expect("a data write");
+                let aid = exch.send(chardev::WRITE, &[dw.size() as u64]).unwrap();
+                dw.forward(&exch).expect("forwarded");
+                aid
+            }
+        };
+        exch.end_async().await;
+        match first.await {
+            Ok(r) => call.answer(&[r.args[0]]),
+            Err(e) => call.answer_err(e.errno()),
+        }
+    }
+}
+
+#[test]
+fn forwarded_data_calls_land_in_the_forwarder_s_connection_and_answer_the_original_caller() {
+    for style in [Style::Serialize, Style::Parallel, Style::Multiplexed] {
+        let k = kernel();
+        let dev = k.server("dev", chardev::server(b""));
+        let relay = k.task("pipe");
+        let to_dev = connect(&relay, &dev, style);
+        let d = to_dev.clone();
+        let srv = relay.serve(ServerBuilder::new().serve(&PIPE, move |conn| pipe(conn, d.clone())));
+        let client = k.task("client");
+        let sess = Session::connect(&client, &srv, PIPE.iface_with(style), 0, 0).unwrap();
+        let exch = sess.begin().unwrap();
+        // A write, then a read, both through the pipe.
+        let w = exch.send(PIPE_WRITE, &[3]).unwrap();
+        exch.send_data_write(b"xyz").unwrap().wait_for().unwrap();
+        assert_eq!(w.wait_for().unwrap().args[0], 3);
+        let r = exch.send(PIPE_READ, &[2]).unwrap();
+        let data = exch.send_data_read(2).unwrap();
+        let data = data.wait_for().unwrap().data;
+        assert_eq!((r.wait_for().unwrap().args[0], data), (2, b"xy".to_vec()));
+        exch.end();
+        hangup(sess);
+        hangup(to_dev);
+        let log = k.finish();
+        let names = sessions_core::trace::Names::from_events(&log.events);
+        // Each forward: the call leaves the pipe's connection, travels on the pipe's phone,
+        // arrives at the connection the pipe's own first call of that exchange reached, and
+        // its answer goes to main, which sent it.
+        let forwards: Vec<_> = log
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Forward {
+                    call, phone, tag, ..
+                } => Some((*call, *phone, *tag)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(forwards.len(), 2, "{style}");
+        for (call, phone, tag) in forwards {
+            let arrived: Vec<_> = log
+                .events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Arrive {
+                        call: c,
+                        conn,
+                        tag: t,
+                        ..
+                    } if *c == call => Some((*conn, *t)),
+                    _ => None,
+                })
+                .collect();
+            let (first_conn, last_tag) = (arrived[0].0, arrived[1].1);
+            assert_eq!(names.conns[&first_conn].server, srv.task(), "{style}");
+            let at_dev = arrived[1].0;
+            assert_eq!(names.phone_conn(phone), Some(at_dev), "{style}");
+            assert_eq!(
+                last_tag,
+                Some(tag),
+                "{style}: it travels as the pipe's step"
+            );
+            assert_eq!(tag.step, 1, "{style}: after the device's own first call");
+            let step0 = log.events.iter().find_map(|e| match e {
+                Event::Arrive {
+                    conn, tag: Some(t), ..
+                } if t.op == tag.op && t.step == 0 => Some(*conn),
+                _ => None,
+            });
+            assert_eq!(step0, Some(at_dev), "{style}: the same connection context");
+            assert!(log.events.iter().any(|e| matches!(e,
+                Event::Receive { call: c, fibril, evidence, .. }
+                    if *c == call && fibril.0 == 0 && *evidence == call)));
+        }
+        let fin = common::finish_of(&log);
+        assert!(
+            fin.unanswered.is_empty() && fin.open_conns.is_empty(),
+            "{style}: {fin:?}"
+        );
+    }
+}

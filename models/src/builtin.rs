@@ -4,12 +4,14 @@
 //! the harness checks the trace of every execution afterwards.
 
 use crate::model::{Expect, Model};
+use crate::relay::{self, Mode};
 use crate::violation::Checker;
 use serde::{Deserialize, Serialize};
 use sessions_core::proto::chardev::{self, Device, Fault};
 use sessions_core::sync::Platform;
 use sessions_core::{
-    Bug, Dispatch, Exchange, Iface, Ipc, IpcError, Kernel, KernelConfig, Session, Style,
+    Bug, Dispatch, Exchange, Iface, Ipc, IpcError, Kernel, KernelConfig, ServerBuilder, Session,
+    Style,
 };
 use std::fmt;
 
@@ -79,6 +81,19 @@ pub enum Builtin {
     /// threads, so the answer takes a while): both hangups may queue behind C. Exactly one must
     /// succeed; the other is told the session is closed.
     HangupRace,
+    /// A stack of three tasks: fibrils A and B each read 4 bytes concurrently through a relay
+    /// server, on one client session of style `front`; the relay's handler is itself a
+    /// client: it reads from a chardev device on the relay's own session of style `back`, by
+    /// reading there and handing the bytes on, or by forwarding the client's data read
+    /// ([`crate::relay`]).
+    Relay {
+        /// The clients' session to the relay.
+        front: Style,
+        /// The relay's session to the device.
+        back: Style,
+        /// How the relay reaches the device.
+        mode: crate::relay::Mode,
+    },
     /// The server refuses one PARALLEL session's clones (their arguments name an interface it
     /// does not serve, as a brokered session's would without `async_sess_args_set`), while
     /// another session has a cached clone. The refused begin must fail at once and leave the
@@ -260,6 +275,14 @@ impl BuiltinModel {
             v.push(Builtin::CutShort { style }.into());
         }
         v.push(Builtin::MixedExhaustion.into());
+        for (front, back, mode) in [
+            (Style::Parallel, Style::Serialize, Mode::Relay),
+            (Style::Serialize, Style::Parallel, Mode::Forward),
+            (Style::Parallel, Style::Parallel, Mode::Forward),
+            (Style::Multiplexed, Style::Multiplexed, Mode::Forward),
+        ] {
+            v.push(Builtin::Relay { front, back, mode }.into());
+        }
         v.push(Builtin::CloneRefused.into());
         v.push(Builtin::HangupRace.into());
         v.push(
@@ -294,6 +317,8 @@ impl BuiltinModel {
             | Builtin::HangupRace => vec![Style::Parallel],
             Builtin::EarlyEnd | Builtin::WaitForPath => vec![Style::Multiplexed],
             Builtin::MixedExhaustion => vec![Style::Serialize, Style::Parallel],
+            Builtin::Relay { front, back, .. } if front == back => vec![front],
+            Builtin::Relay { front, back, .. } => vec![front, back],
         }
     }
 
@@ -318,6 +343,8 @@ pub fn bug_checker(bug: Bug) -> Checker {
         | Bug::ReclaimOnRefusal => Checker::Accounting,
         Bug::LostWakeup | Bug::LostNotify => Checker::Deadlock,
         Bug::NoHangupMessage => Checker::Resources,
+        Bug::ForwardWrongConn => Checker::Mixing,
+        Bug::HandlerCrossedAnswer => Checker::Answers,
     }
 }
 
@@ -344,6 +371,18 @@ pub fn bug_model(bug: Bug) -> BuiltinModel {
         Bug::RouteByConnection => Builtin::SeedRead {
             style: Style::Multiplexed,
             reads: 1,
+        },
+        // The forward must take the exchange's clone, not the session's main connection.
+        Bug::ForwardWrongConn => Builtin::Relay {
+            front: Style::Serialize,
+            back: Style::Parallel,
+            mode: Mode::Forward,
+        },
+        // The device answers a read's data call before its first call.
+        Bug::HandlerCrossedAnswer => Builtin::Relay {
+            front: Style::Parallel,
+            back: Style::Serialize,
+            mode: Mode::Relay,
         },
     };
     BuiltinModel::from(model).with_bug(bug)
@@ -446,6 +485,7 @@ impl Model for BuiltinModel {
             Builtin::MixedExhaustion => "mixed-exhaustion".into(),
             Builtin::CloneRefused => "clone-refused".into(),
             Builtin::HangupRace => "hangup-race".into(),
+            Builtin::Relay { front, back, mode } => format!("{mode}/{front}-{back}"),
         };
         let threaded = if self.dispatch == Dispatch::Threaded {
             "+threaded"
@@ -505,8 +545,12 @@ impl Model for BuiltinModel {
             Builtin::ServerDies { .. } | Builtin::EarlyEnd => 1,
             _ => 2,
         };
+        let servers = match self.model {
+            Builtin::Relay { .. } => 2,
+            _ => 1,
+        };
         let dispatchers = if self.dispatch() == Dispatch::Threaded {
-            1
+            servers
         } else {
             0
         };
@@ -690,6 +734,39 @@ impl Model for BuiltinModel {
                     "two hangups of one session: {results:?}"
                 );
                 hang_up(other);
+            }
+            Builtin::Relay { front, back, mode } => {
+                let content = device_bytes(2);
+                let dev = k.server("dev", chardev::server(&content));
+                // The relay connects to the device first, as a server's main does, then
+                // serves; its handlers share that session.
+                let relay_task = k.task("relay");
+                let to_dev = connect(&relay_task, &dev, back);
+                let s = to_dev.clone();
+                let relay =
+                    relay_task.serve(ServerBuilder::new().serve(&relay::RELAY, move |conn| {
+                        relay::serve(conn, s.clone(), mode, None)
+                    }));
+                let sess = Session::connect(&client, &relay, relay::RELAY.iface_with(front), 0, 0)
+                    .unwrap_or_else(|e| panic!("connect to the relay: {e}"));
+                let fibrils: Vec<_> = ["A", "B"]
+                    .into_iter()
+                    .map(|name| {
+                        let s = sess.clone();
+                        let f = client.spawn(name, move || -> Reads {
+                            let exch = s.begin()?;
+                            Ok(vec![exch.block_on(relay::read(&exch, 4))?])
+                        });
+                        (name, f)
+                    })
+                    .collect();
+                let mut got = Vec::new();
+                for (name, f) in fibrils {
+                    got.extend(expect_ok(strict, name, join(f)));
+                }
+                assert_chunks(&content, &got);
+                hang_up(sess);
+                hang_up(to_dev);
             }
             Builtin::CloneRefused => {
                 let content = device_bytes(3);

@@ -20,6 +20,7 @@ pub mod failure;
 pub mod harness;
 pub mod model;
 pub mod quiet;
+pub mod relay;
 pub mod trace_stats;
 pub mod violation;
 

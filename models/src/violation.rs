@@ -368,6 +368,19 @@ pub enum Violation {
         /// A later exchange's call that landed on the same path instance.
         intruder: CallRef,
     },
+    /// A call reached another connection (or path) than the earlier calls of its operation:
+    /// one operation split across two server contexts, as a forward routed to the wrong
+    /// connection makes it.
+    Split {
+        /// The connection it reached.
+        conn: ConnId,
+        /// The path it reached.
+        path: PathId,
+        /// Where the operation's earlier calls went.
+        first: (ConnId, PathId),
+        /// The call.
+        call: CallRef,
+    },
     /// A call of a multiplexed exchange reached another path than its exchange's.
     Misrouted {
         /// The connection.
@@ -536,7 +549,8 @@ impl Violation {
             | Violation::Interrupted { .. }
             | Violation::OutOfOrder { .. }
             | Violation::PathReused { .. }
-            | Violation::Misrouted { .. } => Checker::Mixing,
+            | Violation::Misrouted { .. }
+            | Violation::Split { .. } => Checker::Mixing,
             Violation::Unanswered { .. }
             | Violation::AnsweredTwice { .. }
             | Violation::CrossedAnswer { .. } => Checker::Answers,
@@ -578,7 +592,7 @@ impl Violation {
             }
             Violation::OutOfOrder { call, .. } => vec![call.call],
             Violation::PathReused { intruder, .. } => vec![intruder.call],
-            Violation::Misrouted { call, .. } => vec![call.call],
+            Violation::Misrouted { call, .. } | Violation::Split { call, .. } => vec![call.call],
             Violation::Unanswered { call, .. }
             | Violation::AnsweredTwice { call, .. }
             | Violation::Protocol { call, .. } => vec![*call],
@@ -596,6 +610,7 @@ impl Violation {
             | Violation::OutOfOrder { conn, .. }
             | Violation::PathReused { conn, .. }
             | Violation::Misrouted { conn, .. }
+            | Violation::Split { conn, .. }
             | Violation::HangupNotLast { conn, .. }
             | Violation::Protocol { conn, .. } => Some(*conn),
             Violation::Leak(Leak::Conn { conn }) => Some(*conn),
@@ -627,6 +642,11 @@ impl fmt::Display for Violation {
                 f,
                 "[mixing] on {conn} {path}, {intruder} landed on the path instance opened for {first}: \
                  the path id was reused before the server freed the path"
+            ),
+            Violation::Split { conn, path, first: (c0, p0), call } => write!(
+                f,
+                "[mixing] on {conn} {path}, {call} arrived, but its operation's earlier calls went \
+                 to {c0} {p0}: one operation's calls reached two server contexts"
             ),
             Violation::Misrouted { conn, path, expected, call } => write!(
                 f,

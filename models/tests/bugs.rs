@@ -343,3 +343,39 @@ fn a_stall_blames_no_lost_notification_on_a_fibril_that_woke_and_ran() {
     // B was woken, ran, and spins: a stall, but nobody's notification was lost.
     assert!(report.woken.is_empty(), "{report}");
 }
+
+#[test]
+fn a_forward_routed_to_the_wrong_connection_splits_the_forwarder_s_operation() {
+    let v = found(Bug::ForwardWrongConn);
+    let Some(Violation::Split {
+        conn, first, call, ..
+    }) = v.iter().find(|v| matches!(v, Violation::Split { .. }))
+    else {
+        panic!("{v:?}")
+    };
+    // The relay's CHARDEV_READ went to its exchange's clone; the data read it forwarded
+    // after it went to the session's main connection instead.
+    assert_ne!(*conn, first.0);
+    assert_eq!(call.method, sessions_core::Method::DATA_READ);
+    assert_eq!(call.step, 1);
+    assert!(call.fibril.name.starts_with("relay:conn"), "{call:?}");
+    let text = v
+        .iter()
+        .find(|v| matches!(v, Violation::Split { .. }))
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    assert!(text.contains("two server contexts"), "{text}");
+}
+
+#[test]
+fn a_handler_resumed_with_another_call_s_answer_is_a_crossed_answer() {
+    let v = found(Bug::HandlerCrossedAnswer);
+    let Some(Violation::CrossedAnswer { receiver, .. }) = v
+        .iter()
+        .find(|v| matches!(v, Violation::CrossedAnswer { .. }))
+    else {
+        panic!("{v:?}")
+    };
+    // The relay's handler, waiting for its CHARDEV_READ's answer, took its data read's.
+    assert!(receiver.name.starts_with("relay:conn"), "{receiver:?}");
+}

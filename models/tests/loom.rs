@@ -213,9 +213,10 @@ fn a_relay_whose_handler_is_a_client_passes_under_loom() {
 
 #[test]
 fn a_relay_that_never_ends_its_exchange_is_found_under_loom() {
-    use stack_model::{RelayBug, Stack};
+    use sessions_models::relay::Mistake;
+    use stack_model::Stack;
     let m = Stack {
-        bug: Some(RelayBug::KeepsExchange),
+        bug: Some(Mistake::KeepsExchange),
         ..Stack::new(Style::Parallel, Style::Serialize)
     };
     let out = explore_user(&m);

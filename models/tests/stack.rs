@@ -8,8 +8,9 @@ mod stack_model;
 
 use sessions_core::{Dispatch, Style, TraceLevel};
 use sessions_models::driver::run_std;
+use sessions_models::relay::{Mistake, Mode};
 use sessions_models::{Model, Violation};
-use stack_model::{RelayBug, Stack};
+use stack_model::Stack;
 
 const STYLES: [Style; 3] = [Style::Serialize, Style::Parallel, Style::Multiplexed];
 
@@ -18,11 +19,14 @@ fn a_relay_whose_handler_is_a_client_passes_every_checker_under_every_style() {
     for front in STYLES {
         for back in STYLES {
             for dispatch in [Dispatch::Inline, Dispatch::Threaded] {
-                let m = Stack {
-                    dispatch,
-                    ..Stack::new(front, back)
-                };
-                common::expect_as_declared(&m);
+                for mode in [Mode::Relay, Mode::Forward] {
+                    let m = Stack {
+                        dispatch,
+                        mode,
+                        ..Stack::new(front, back)
+                    };
+                    common::expect_as_declared(&m);
+                }
             }
         }
     }
@@ -131,7 +135,7 @@ fn a_relay_that_never_ends_its_exchange_is_reported_with_both_hops() {
     // SERIALIZE: the first handler keeps the device session's lock; the next begin waits for
     // it forever, and the report says who holds it.
     let m = Stack {
-        bug: Some(RelayBug::KeepsExchange),
+        bug: Some(Mistake::KeepsExchange),
         ..Stack::new(Style::Parallel, Style::Serialize)
     };
     let out = common::expect_as_declared(&m);
@@ -149,7 +153,7 @@ fn a_relay_that_never_ends_its_exchange_is_reported_with_both_hops() {
     // PARALLEL: nothing waits, but the exchanges the relay began are never ended, and its
     // session cannot be hung up.
     let m = Stack {
-        bug: Some(RelayBug::KeepsExchange),
+        bug: Some(Mistake::KeepsExchange),
         ..Stack::new(Style::Parallel, Style::Parallel)
     };
     let out = common::expect_as_declared(&m);

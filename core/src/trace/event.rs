@@ -333,6 +333,24 @@ pub enum Event {
         /// Its ghost tag (absent for framework calls such as a clone's `CONNECT_ME_TO`).
         tag: Option<Tag>,
     },
+    /// A handler forwarded a call it received over one of its exchanges (`ipc_forward_fast`
+    /// with `IPC_FF_ROUTE_FROM_ME`): the call now travels on the forwarder's phone, to the
+    /// forwarder's connection on the next server, as the next step of the forwarder's
+    /// operation; its answer still goes to the call's original sender.
+    Forward {
+        /// The call.
+        call: CallId,
+        /// The handler's own fibril.
+        fibril: FibrilId,
+        /// The connection it was received on.
+        from: ConnId,
+        /// The forwarder's phone it now travels on.
+        phone: PhoneId,
+        /// Its method from now on.
+        method: Method,
+        /// The forwarder's tag for it: its exchange, operation and step.
+        tag: Tag,
+    },
     /// A send was refused before reaching any server.
     SendFail {
         /// The sender.

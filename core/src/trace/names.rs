@@ -353,6 +353,17 @@ impl Names {
                 }
                 s
             }
+            Event::Forward {
+                call,
+                fibril,
+                from,
+                phone,
+                method,
+                tag,
+            } => format!(
+                "{fibril} forwarded {call} from {from} as {} on {phone} [{tag}]",
+                self.method_on(Some(*phone), *method)
+            ),
             Event::SendFail {
                 fibril,
                 phone,

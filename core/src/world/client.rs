@@ -632,8 +632,116 @@ impl World {
         args: [u64; 5],
         data: Vec<u8>,
     ) -> Result<CallId, IpcError> {
+        let tag = self.next_tag(me, ctx, op);
         let c = &self.ctxs[ctx];
-        let (sess, exch, phone, path) = (c.sess, c.exch, c.phone, c.path);
+        let (sess, phone, path) = (c.sess, c.phone, c.path);
+        let out = Outgoing {
+            method,
+            args,
+            data,
+            tag: Some(tag),
+            path,
+        };
+        if sess.is_some_and(|s| self.sessions[s.index()].broken) {
+            self.record(Event::SendFail {
+                fibril: me,
+                phone: Some(phone),
+                method,
+                tag: Some(tag),
+                error: IpcError::Broken,
+            });
+            return Err(IpcError::Broken);
+        }
+        let sent = self.send(me, phone, out);
+        self.after_send(me, ctx, &sent.as_ref().map(|_| ()), tag);
+        sent
+    }
+
+    /// Notes whether a send of context `ctx` reached the kernel; a refusal after earlier
+    /// calls of the operation got through cuts the operation short.
+    fn after_send(&mut self, me: FibrilId, ctx: usize, sent: &Result<(), &IpcError>, tag: Tag) {
+        let (phone, exch) = (self.ctxs[ctx].phone, self.ctxs[ctx].exch);
+        match (sent, exch) {
+            (Ok(()), _) => self.ctxs[ctx].delivered = true,
+            (Err(_), Some(exch)) if self.ctxs[ctx].delivered && self.phone_live(phone) => {
+                self.cut_short(me, exch, tag.op)
+            }
+            (Err(_), _) => {}
+        }
+    }
+
+    /// Forwards `call`, received by the handler whose fibril is `me`, over its exchange context
+    /// `ctx` as `method(args)` (`ipc_forward_fast` with `IPC_FF_ROUTE_FROM_ME`): the call
+    /// becomes the next step of the forwarder's operation and arrives at the forwarder's own
+    /// connection on the next server; its answer goes to its original sender. Refused like a
+    /// send (a dead phone, the call limit), and the call is then still the handler's.
+    pub(crate) fn ctx_forward(
+        &mut self,
+        me: FibrilId,
+        ctx: usize,
+        op: Option<&'static str>,
+        call: CallId,
+        method: Method,
+        args: [u64; 5],
+    ) -> Result<(), IpcError> {
+        let tag = self.next_tag(me, ctx, op);
+        let c = &self.ctxs[ctx];
+        let (sess, phone, path) = (c.sess, c.phone, c.path);
+        let checked = if sess.is_some_and(|s| self.sessions[s.index()].broken) {
+            Err(IpcError::Broken)
+        } else {
+            self.check_send(phone)
+        };
+        let mut conn = match checked {
+            Ok(conn) => conn,
+            Err(e) => {
+                self.record(Event::SendFail {
+                    fibril: me,
+                    phone: Some(phone),
+                    method,
+                    tag: Some(tag),
+                    error: e.clone(),
+                });
+                self.after_send(me, ctx, &Err(&e), tag);
+                return Err(e);
+            }
+        };
+        if self.bug(Bug::ForwardWrongConn) {
+            if let Some(s) = sess {
+                conn = self.sessions[s.index()].conn;
+            }
+        }
+        let from = self.calls[call.index()]
+            .conn
+            .expect("a received call came over a connection");
+        let held_on = self.calls[call.index()].path;
+        self.release_held(from, held_on, call);
+        self.record(Event::Forward {
+            call,
+            fibril: me,
+            from,
+            phone,
+            method,
+            tag,
+        });
+        let server = self.conns[conn.index()].server;
+        let c = &mut self.calls[call.index()];
+        c.method = method;
+        c.args = args;
+        c.conn = Some(conn);
+        c.path = path;
+        c.tag = Some(tag);
+        c.server = server;
+        self.after_send(me, ctx, &Ok(()), tag);
+        self.deliver(call);
+        Ok(())
+    }
+
+    /// The tag of the next call of context `ctx`, starting a new operation when `op` names one
+    /// (or none was started yet).
+    fn next_tag(&mut self, me: FibrilId, ctx: usize, op: Option<&'static str>) -> Tag {
+        let c = &self.ctxs[ctx];
+        let (sess, exch) = (c.sess, c.exch);
         if op.is_some() || c.op.is_none() {
             let id = OpId(self.ops);
             self.ops += 1;
@@ -659,32 +767,7 @@ impl World {
             step: c.step,
         };
         c.step += 1;
-        let out = Outgoing {
-            method,
-            args,
-            data,
-            tag: Some(tag),
-            path,
-        };
-        if sess.is_some_and(|s| self.sessions[s.index()].broken) {
-            self.record(Event::SendFail {
-                fibril: me,
-                phone: Some(phone),
-                method,
-                tag: Some(tag),
-                error: IpcError::Broken,
-            });
-            return Err(IpcError::Broken);
-        }
-        let sent = self.send(me, phone, out);
-        match (&sent, exch) {
-            (Ok(_), _) => self.ctxs[ctx].delivered = true,
-            (Err(_), Some(exch)) if self.ctxs[ctx].delivered && self.phone_live(phone) => {
-                self.cut_short(me, exch, tag.op)
-            }
-            (Err(_), _) => {}
-        }
-        sent
+        tag
     }
 
     /// Whether `phone` still reaches an open connection.

@@ -21,6 +21,9 @@
 //!   in step order, so the arrival must be the lowest step still outstanding.
 //! - [`Violation::PathReused`]: a virtual path instance (from `PathOpen` to `PathClose`)
 //!   carried calls of a second exchange. Reported once per intruding exchange and instance.
+//! - [`Violation::Split`]: a call arrived at another connection or path than its operation's
+//!   first call did. A forwarded call is a step of the forwarder's operation, so a forward
+//!   routed anywhere but the forwarder's own connection is reported here.
 //! - [`Violation::Misrouted`]: a call of a multiplexed exchange reached another path than the
 //!   one its `ExchBegin` gave it. Such a call is not also blamed as [`Violation::PathReused`].
 //!
@@ -97,6 +100,19 @@ fn steps(log: &TraceLog) -> BTreeMap<OpId, BTreeMap<u32, Step>> {
                 };
                 ops.entry(t.op).or_default().insert(t.step, step);
             }
+            Event::Forward {
+                call, method, tag, ..
+            } => {
+                // The forwarded call is the forwarder's operation's next step from now on.
+                of_call.insert(*call, *tag);
+                let step = Step {
+                    call: Some(*call),
+                    method: *method,
+                    tag: *tag,
+                    outcome: Outcome::Lost(Fate::Bounced { call: *call }),
+                };
+                ops.entry(tag.op).or_default().insert(tag.step, step);
+            }
             Event::SendFail {
                 method,
                 tag: Some(t),
@@ -152,6 +168,8 @@ pub(crate) fn check_with(log: &TraceLog, names: &Names) -> Vec<Violation> {
     let mut reported: BTreeSet<(Stream, OpId)> = BTreeSet::new();
     let mut instances: BTreeMap<Stream, Instance> = BTreeMap::new();
     let mut exch_path: BTreeMap<ExchId, PathId> = BTreeMap::new();
+    // Per operation: where its first call arrived.
+    let mut first_at: BTreeMap<OpId, Stream> = BTreeMap::new();
     // Per operation: the steps that arrived, were refused or bounced.
     let mut settled: BTreeMap<OpId, BTreeSet<u32>> = BTreeMap::new();
     let mut out = Vec::new();
@@ -178,7 +196,7 @@ pub(crate) fn check_with(log: &TraceLog, names: &Names) -> Vec<Violation> {
                 settled.entry(t.op).or_default().insert(t.step);
             }
             Event::Bounce { call, .. } => {
-                if let Some(t) = names.sent(*call).and_then(|s| s.tag) {
+                if let Some(t) = names.tag_of(*call) {
                     settled.entry(t.op).or_default().insert(t.step);
                 }
             }
@@ -191,6 +209,18 @@ pub(crate) fn check_with(log: &TraceLog, names: &Names) -> Vec<Violation> {
             } => {
                 let stream = (*conn, *path);
                 let here = names.call(*call, *method, tag);
+                match first_at.get(&tag.op) {
+                    None => {
+                        first_at.insert(tag.op, stream);
+                    }
+                    Some(first) if *first != stream => out.push(Violation::Split {
+                        conn: *conn,
+                        path: *path,
+                        first: *first,
+                        call: here.clone(),
+                    }),
+                    Some(_) => {}
+                }
                 routing(&mut out, &mut instances, &exch_path, stream, tag, &here);
                 // Order: the lowest step of the operation still outstanding.
                 let steps = settled.entry(tag.op).or_default();

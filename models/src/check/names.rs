@@ -24,6 +24,8 @@ pub(crate) struct Sent {
 pub(crate) struct Names {
     known: trace::Names,
     sent: BTreeMap<CallId, Sent>,
+    /// The forwarder's tag of each forwarded call, as of its last forward.
+    forwarded: BTreeMap<CallId, Tag>,
 }
 
 impl Names {
@@ -32,23 +34,29 @@ impl Names {
         let mut n = Names {
             known: trace::Names::from_events(&log.events),
             sent: BTreeMap::new(),
+            forwarded: BTreeMap::new(),
         };
         for e in &log.events {
-            if let Event::Send {
-                call,
-                fibril,
-                method,
-                tag,
-                phone,
-            } = e
-            {
-                let sent = Sent {
-                    fibril: *fibril,
-                    method: *method,
-                    tag: *tag,
-                    phone: *phone,
-                };
-                n.sent.insert(*call, sent);
+            match e {
+                Event::Send {
+                    call,
+                    fibril,
+                    method,
+                    tag,
+                    phone,
+                } => {
+                    let sent = Sent {
+                        fibril: *fibril,
+                        method: *method,
+                        tag: *tag,
+                        phone: *phone,
+                    };
+                    n.sent.insert(*call, sent);
+                }
+                Event::Forward { call, tag, .. } => {
+                    n.forwarded.insert(*call, *tag);
+                }
+                _ => {}
             }
         }
         n
@@ -57,6 +65,15 @@ impl Names {
     /// The `Send` of `call`, if the trace has one.
     pub fn sent(&self, call: CallId) -> Option<&Sent> {
         self.sent.get(&call)
+    }
+
+    /// The tag `call` travels with now: its forwarder's, if it was forwarded, else its
+    /// sender's.
+    pub fn tag_of(&self, call: CallId) -> Option<Tag> {
+        self.forwarded
+            .get(&call)
+            .copied()
+            .or_else(|| self.sent(call).and_then(|s| s.tag))
     }
 
     /// Every sent call, in call-id order (the order calls were sent in).

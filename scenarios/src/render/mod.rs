@@ -355,6 +355,7 @@ impl Facts {
                 | Event::HangupFail { fibril, .. }
                 | Event::SessionHangup { fibril, .. }
                 | Event::OpStart { fibril, .. }
+                | Event::Forward { fibril, .. }
                 | Event::Receive { fibril, .. }
                 | Event::Forget { fibril, .. } => {
                     f.fibrils.insert(*fibril);
@@ -593,6 +594,23 @@ impl Builder<'_> {
                         );
                     }
                 }
+            }
+            Event::Forward {
+                call,
+                fibril,
+                from,
+                phone,
+                method,
+                ..
+            } => {
+                let lane = self.fib(*fibril).or(self.conn(*from));
+                let method = self.facts.names.method_on(Some(*phone), *method);
+                let text = format!(
+                    "forwards {call} as {method} to {}",
+                    self.conn_of_phone(*phone)
+                );
+                let hl = marks.calls.contains(call);
+                self.push(Some(i), Self::note_kind(lane), text, hl);
             }
             Event::Bounce { conn, call, method } => {
                 let hl = marks.calls.contains(call);
