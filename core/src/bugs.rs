@@ -48,11 +48,14 @@ pub enum Bug {
     /// A handler waiting for the answer to one of its calls is resumed with the answer of
     /// another of its calls that arrived first.
     HandlerCrossedAnswer,
+    /// `async_sess_args_set` on a callback session is ignored: its PARALLEL clones keep asking
+    /// for the interface it was created with, which no port of the client serves.
+    CallbackArgsIgnored,
 }
 
 impl Bug {
     /// Every bug.
-    pub const ALL: [Bug; 12] = [
+    pub const ALL: [Bug; 13] = [
         Bug::SerializeNoLock,
         Bug::CacheWhileInUse,
         Bug::ReclaimActive,
@@ -65,6 +68,7 @@ impl Bug {
         Bug::LostNotify,
         Bug::ForwardWrongConn,
         Bug::HandlerCrossedAnswer,
+        Bug::CallbackArgsIgnored,
     ];
 
     /// The bug's kebab-case name.
@@ -82,6 +86,7 @@ impl Bug {
             Bug::LostNotify => "lost-notify",
             Bug::ForwardWrongConn => "forward-wrong-conn",
             Bug::HandlerCrossedAnswer => "handler-crossed-answer",
+            Bug::CallbackArgsIgnored => "callback-args-ignored",
         }
     }
 

@@ -188,6 +188,15 @@ impl Session {
         })
     }
 
+    /// A handle on session `id` of the kernel whose world a handler's poll has.
+    pub(crate) fn lent(id: SessId, style: Style) -> Self {
+        Session {
+            k: Kern(with_world(|w| w.engine.clone())),
+            id,
+            style,
+        }
+    }
+
     /// The session's id.
     pub fn id(&self) -> SessId {
         self.id
@@ -405,6 +414,17 @@ pub trait Ipc {
     fn send_data_write(&self, data: &[u8]) -> Result<Aid, IpcError> {
         self.port()
             .send(Method::DATA_WRITE, &[data.len() as u64], data.to_vec())
+    }
+
+    /// Offers the server a phone back to this task's port for `iface` (`IPC_M_CONNECT_TO_ME`,
+    /// as `async_connect_to_me` sends it): the task must serve `iface`'s protocol, and the
+    /// server accepts with [`crate::Conn::callback_receive`]. Wait for the answer like any.
+    fn send_connect_to_me(&self, iface: Iface, arg2: u64, arg3: u64) -> Result<Aid, IpcError> {
+        self.port().send(
+            Method::CONNECT_TO_ME,
+            &[iface.0 as u64, arg2, arg3],
+            Vec::new(),
+        )
     }
 
     /// Reads up to `size` bytes from the server (`async_data_read_start`), on a fibril.

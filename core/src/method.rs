@@ -20,6 +20,9 @@ impl Method {
     pub const DATA_READ: Method = Method(3);
     /// Ends one virtual path of a multiplexed connection (the path's own hangup).
     pub const PATH_END: Method = Method(4);
+    /// `IPC_M_CONNECT_TO_ME(iface, arg2, arg3)`: offers the server a phone back to a port of
+    /// the caller's own (a callback session; see [`crate::Conn::callback_receive`]).
+    pub const CONNECT_TO_ME: Method = Method(5);
     /// The first method number protocols may use (`IPC_FIRST_USER_METHOD`).
     pub const FIRST_USER: u32 = 1024;
 
@@ -33,6 +36,7 @@ impl Method {
             Method::DATA_WRITE => "DATA_WRITE",
             Method::DATA_READ => "DATA_READ",
             Method::PATH_END => "PATH_END",
+            Method::CONNECT_TO_ME => "CONNECT_TO_ME",
             _ => return None,
         })
     }

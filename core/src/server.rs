@@ -408,6 +408,31 @@ impl Conn {
         })
     }
 
+    /// Accepts the phone a client offered with `CONNECT_TO_ME` (`async_callback_receive`):
+    /// this server's task gets a session of `style` to the client's port for the offered
+    /// interface, and the call is answered. As in HelenOS, the session's clones ask for no
+    /// interface until [`crate::Session::args_set`] names one, so a PARALLEL callback
+    /// session's clones are refused by the client's fallback (ENOENT) without it. Fails (and
+    /// answers the call so) when the client serves no such interface or this task's phone
+    /// table is full.
+    pub fn callback_receive(
+        &self,
+        call: Call,
+        style: crate::Style,
+    ) -> Result<crate::Session, crate::IpcError> {
+        let (conn, id) = (self.conn, call.id);
+        match with_handler(|w, me| w.callback_receive(me, conn, id, style)) {
+            Ok(sess) => {
+                call.answer(&[]);
+                Ok(crate::Session::lent(sess, style))
+            }
+            Err(e) => {
+                call.answer_err(e.errno());
+                Err(e)
+            }
+        }
+    }
+
     /// Records a protocol error: `call` came where the protocol wanted `expected`.
     pub fn protocol_error(&self, call: &Call, expected: &str) {
         with_world(|w| {

@@ -3,6 +3,7 @@
 //! Each model asserts what the system must return (right bytes, the documented errors);
 //! the harness checks the trace of every execution afterwards.
 
+use crate::callback;
 use crate::model::{Expect, Model};
 use crate::relay::{self, Mode};
 use crate::violation::Checker;
@@ -93,6 +94,15 @@ pub enum Builtin {
         back: Style,
         /// How the relay reaches the device.
         mode: crate::relay::Mode,
+    },
+    /// A callback session: the client serves a `notify` port and registers it with a hub
+    /// (`CONNECT_TO_ME`); fibrils A and B each ask the hub, on their own exchanges, to call
+    /// them back, and the hub's handlers do so on its session of style `style` to the port
+    /// ([`crate::callback`]). A PARALLEL callback session's clones reach the port because the
+    /// hub names it with `args_set`.
+    Callback {
+        /// The hub's callback session's style.
+        style: Style,
     },
     /// The server refuses one PARALLEL session's clones (their arguments name an interface it
     /// does not serve, as a brokered session's would without `async_sess_args_set`), while
@@ -283,6 +293,9 @@ impl BuiltinModel {
         ] {
             v.push(Builtin::Relay { front, back, mode }.into());
         }
+        for style in [Style::Serialize, Style::Parallel, Style::Multiplexed] {
+            v.push(Builtin::Callback { style }.into());
+        }
         v.push(Builtin::CloneRefused.into());
         v.push(Builtin::HangupRace.into());
         v.push(
@@ -319,6 +332,7 @@ impl BuiltinModel {
             Builtin::MixedExhaustion => vec![Style::Serialize, Style::Parallel],
             Builtin::Relay { front, back, .. } if front == back => vec![front],
             Builtin::Relay { front, back, .. } => vec![front, back],
+            Builtin::Callback { style } => vec![style],
         }
     }
 
@@ -345,6 +359,7 @@ pub fn bug_checker(bug: Bug) -> Checker {
         Bug::NoHangupMessage => Checker::Resources,
         Bug::ForwardWrongConn => Checker::Mixing,
         Bug::HandlerCrossedAnswer => Checker::Answers,
+        Bug::CallbackArgsIgnored => Checker::Accounting,
     }
 }
 
@@ -377,6 +392,9 @@ pub fn bug_model(bug: Bug) -> BuiltinModel {
             front: Style::Serialize,
             back: Style::Parallel,
             mode: Mode::Forward,
+        },
+        Bug::CallbackArgsIgnored => Builtin::Callback {
+            style: Style::Parallel,
         },
         // The device answers a read's data call before its first call.
         Bug::HandlerCrossedAnswer => Builtin::Relay {
@@ -486,6 +504,7 @@ impl Model for BuiltinModel {
             Builtin::CloneRefused => "clone-refused".into(),
             Builtin::HangupRace => "hangup-race".into(),
             Builtin::Relay { front, back, mode } => format!("{mode}/{front}-{back}"),
+            Builtin::Callback { style } => format!("callback/{style}"),
         };
         let threaded = if self.dispatch == Dispatch::Threaded {
             "+threaded"
@@ -546,7 +565,7 @@ impl Model for BuiltinModel {
             _ => 2,
         };
         let servers = match self.model {
-            Builtin::Relay { .. } => 2,
+            Builtin::Relay { .. } | Builtin::Callback { .. } => 2,
             _ => 1,
         };
         let dispatchers = if self.dispatch() == Dispatch::Threaded {
@@ -767,6 +786,60 @@ impl Model for BuiltinModel {
                 assert_chunks(&content, &got);
                 hang_up(sess);
                 hang_up(to_dev);
+            }
+            Builtin::Callback { style } => {
+                // The client serves its port before it offers the hub a phone to it.
+                client.serve(ServerBuilder::new().serve(&callback::NOTIFY, callback::serve_notify));
+                let hub = k.server(
+                    "hub",
+                    ServerBuilder::new()
+                        .serve(&callback::HUB, move |conn| {
+                            callback::serve_hub(conn, style, true)
+                        })
+                        .state(callback::Hub::default()),
+                );
+                let sess = Session::connect(
+                    &client,
+                    &hub,
+                    callback::HUB.iface_with(Style::Parallel),
+                    0,
+                    0,
+                )
+                .unwrap_or_else(|e| panic!("connect to the hub: {e}"));
+                let registered = sess.begin().and_then(|exch| {
+                    exch.op("hub.register");
+                    let port = callback::NOTIFY.iface_with(style);
+                    exch.send_connect_to_me(port, 0, 0)?.wait_for()
+                });
+                if strict {
+                    registered.unwrap_or_else(|e| panic!("registering the port: {e}"));
+                }
+                let fibrils: Vec<_> = [("A", 1u64), ("B", 2)]
+                    .into_iter()
+                    .map(|(name, x)| {
+                        let s = sess.clone();
+                        let f = client.spawn(name, move || {
+                            let exch = s.begin()?;
+                            exch.op("hub.fire");
+                            exch.request(callback::HUB_FIRE, &[x]).map(|r| r.args[0])
+                        });
+                        (name, x, f)
+                    })
+                    .collect();
+                for (name, x, f) in fibrils {
+                    let got = join(f);
+                    if strict {
+                        assert_eq!(got, Ok(10 * x), "fibril {name}'s callback");
+                    }
+                }
+                let unregistered = sess.begin().and_then(|exch| {
+                    exch.op("hub.unregister");
+                    exch.request(callback::HUB_UNREGISTER, &[])
+                });
+                if strict {
+                    unregistered.unwrap_or_else(|e| panic!("unregistering: {e}"));
+                }
+                hang_up(sess);
             }
             Builtin::CloneRefused => {
                 let content = device_bytes(3);

@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod builtin;
+pub mod callback;
 pub mod check;
 pub mod driver;
 pub mod failure;

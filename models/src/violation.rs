@@ -499,6 +499,18 @@ pub enum Violation {
         /// How its last clone attempt failed (none: it made none).
         error: Option<IpcError>,
     },
+    /// A clone request asked for another interface than its session's clones were set to
+    /// (`async_sess_args_set`).
+    CloneArgs {
+        /// The session.
+        sess: SessId,
+        /// The clone's `CONNECT_ME_TO`.
+        call: CallId,
+        /// The interface it asked for, named.
+        asked: String,
+        /// The interface the session's clones were set to, named.
+        set: String,
+    },
     /// A server reported a protocol error.
     Protocol {
         /// The connection.
@@ -562,7 +574,8 @@ impl Violation {
             | Violation::CachedInUse { .. }
             | Violation::ReclaimedActive { .. }
             | Violation::ReclaimedMainPhone { .. }
-            | Violation::NeedlessReclaim { .. } => Checker::Accounting,
+            | Violation::NeedlessReclaim { .. }
+            | Violation::CloneArgs { .. } => Checker::Accounting,
             Violation::Protocol { .. } => Checker::Protocol,
             Violation::Deadlock { .. } => Checker::Deadlock,
             Violation::Panic { .. } => Checker::Panic,
@@ -695,6 +708,11 @@ impl fmt::Display for Violation {
             Violation::ReclaimedMainPhone { obj, phone, owner } => write!(
                 f,
                 "[accounting] reclaim hung up {phone} through {obj}, but {phone} is the main phone of {owner}, which is still open"
+            ),
+            Violation::CloneArgs { sess, call, asked, set } => write!(
+                f,
+                "[accounting] {call}, a clone of {sess}, asked for {asked} although the session's \
+                 clones were set to ask for {set}: the clone reaches another port than the one chosen"
             ),
             Violation::NeedlessReclaim { obj, victim, for_sess, fibril, error } => {
                 write!(f, "[accounting] the begin of {fibril} on {for_sess} reclaimed {obj} of {victim}")?;

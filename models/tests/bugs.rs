@@ -379,3 +379,17 @@ fn a_handler_resumed_with_another_call_s_answer_is_a_crossed_answer() {
     // The relay's handler, waiting for its CHARDEV_READ's answer, took its data read's.
     assert!(receiver.name.starts_with("relay:conn"), "{receiver:?}");
 }
+
+#[test]
+fn a_callback_session_whose_args_set_is_ignored_asks_for_the_wrong_port() {
+    let v = found(Bug::CallbackArgsIgnored);
+    let Some(Violation::CloneArgs { asked, set, .. }) =
+        v.iter().find(|v| matches!(v, Violation::CloneArgs { .. }))
+    else {
+        panic!("{v:?}")
+    };
+    // The clone asked for the interface the callback session was created with (none);
+    // `args_set` had named the client's notify port.
+    assert_eq!(set, "notify/parallel");
+    assert_ne!(asked, set);
+}

@@ -192,6 +192,22 @@ pub enum Event {
         /// The connection behind the main phone.
         conn: ConnId,
     },
+    /// The arguments a session's clones are made with were set (`async_sess_args_set`).
+    ArgsSet {
+        /// The session.
+        sess: SessId,
+        /// The interface clones ask for.
+        iface: Iface,
+    },
+    /// A PARALLEL begin asked the server for a clone of its session's connection.
+    CloneRequest {
+        /// The session.
+        sess: SessId,
+        /// The `CONNECT_ME_TO` call.
+        call: CallId,
+        /// The interface it asks for.
+        iface: Iface,
+    },
     /// A session was hung up.
     SessionHangup {
         /// The session.

@@ -309,6 +309,12 @@ impl Names {
                 self.iface(*iface)
             ),
             Event::SessionHangup { sess, fibril } => format!("{fibril} hung up {sess}"),
+            Event::ArgsSet { sess, iface } => {
+                format!("{sess}'s clones ask for {}", self.iface(*iface))
+            }
+            Event::CloneRequest { sess, call, iface } => {
+                format!("{call} asks for a clone of {sess} ({})", self.iface(*iface))
+            }
             Event::ExchBegin {
                 exch,
                 sess,

@@ -166,6 +166,7 @@ impl World {
             exchanges: 0,
             cache: VecDeque::new(),
             hung_up: false,
+            callback: false,
             broken: false,
             paths_in_use: Vec::new(),
             path_waiters: VecDeque::new(),
@@ -306,7 +307,14 @@ impl World {
                     let (phone, args) = (s.phone, s.clone_args);
                     let server = self.conns[s.conn.index()].server;
                     match self.connect_me_to(me, task, Some(phone), server, args) {
-                        Ok(call) => sm.st = BeginSt::Cloning(call),
+                        Ok(call) => {
+                            self.record(Event::CloneRequest {
+                                sess,
+                                call,
+                                iface: args.0,
+                            });
+                            sm.st = BeginSt::Cloning(call)
+                        }
                         Err(IpcError::PhoneLimit) => sm.st = BeginSt::CloneFailed,
                         Err(e) => {
                             // The session phone itself is gone: no reclaim can help.
@@ -593,7 +601,68 @@ impl World {
 
     /// Changes the arguments clones are made with (`async_sess_args_set`).
     pub(crate) fn sess_args_set(&mut self, sess: SessId, args: (Iface, u64, u64)) {
+        self.record(Event::ArgsSet {
+            sess,
+            iface: args.0,
+        });
+        if self.sessions[sess.index()].callback && self.bug(Bug::CallbackArgsIgnored) {
+            return;
+        }
         self.sessions[sess.index()].clone_args = args;
+    }
+
+    /// Accepts the phone a client offered with `CONNECT_TO_ME` (`call`, received by the
+    /// handler whose fibril is `me` on `conn`): the server's task gets a phone to a new
+    /// connection at the client's port for the offered interface, and a session of `style` on
+    /// it. As in HelenOS, the session's clones ask for no interface until
+    /// `async_sess_args_set` says which.
+    pub(crate) fn callback_receive(
+        &mut self,
+        me: FibrilId,
+        conn: ConnId,
+        call: CallId,
+        style: Style,
+    ) -> Result<SessId, IpcError> {
+        let _ = me;
+        let c = &self.calls[call.index()];
+        let offered = c.phone.expect("CONNECT_TO_ME comes over a phone");
+        let iface = Iface::new(Iface(c.args[0] as u32).protocol(), style);
+        let client = self.phones[offered.index()].task;
+        let task = self.conns[conn.index()].server;
+        let served = self.tasks[client.index()]
+            .server
+            .as_ref()
+            .and_then(|s| s.handlers.get(&iface.protocol()))
+            .is_some_and(|(p, _)| p.accepts(style));
+        if !served {
+            return Err(IpcError::NoInterface);
+        }
+        let phone = self.phone_alloc(task)?;
+        let cconn = self.open_conn(client, task, phone, call, iface);
+        let sess = SessId(self.sessions.len() as u32);
+        self.sessions.push(SessRec {
+            task,
+            iface,
+            clone_args: (Iface(0), 0, 0),
+            phone,
+            conn: cconn,
+            serial: Default::default(),
+            exchanges: 0,
+            cache: VecDeque::new(),
+            hung_up: false,
+            callback: true,
+            broken: false,
+            paths_in_use: Vec::new(),
+            path_waiters: VecDeque::new(),
+        });
+        self.record(Event::SessionOpen {
+            sess,
+            task,
+            iface,
+            phone,
+            conn: cconn,
+        });
+        Ok(sess)
     }
 
     pub(crate) fn new_ctx(

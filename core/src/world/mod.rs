@@ -197,6 +197,9 @@ pub(crate) struct SessRec {
     /// Cached exchange objects, oldest first.
     pub cache: VecDeque<ObjId>,
     pub hung_up: bool,
+    /// A callback session: the server's session on a phone a client offered with
+    /// `CONNECT_TO_ME`.
+    pub callback: bool,
     /// An exchange on the main phone (ATOMIC, SERIALIZE) was cut short: the phone is closed
     /// and nothing more is sent on the session.
     pub broken: bool,

@@ -196,8 +196,29 @@ impl World {
             self.refuse_connect(call, Errno::Enoent);
             return;
         };
-        let conn = ConnId(self.conns.len() as u32);
         let client = self.phones[phone.index()].task;
+        let conn = self.open_conn(server, client, phone, call, iface);
+        self.calls[call.index()].conn = Some(conn);
+        self.answer(
+            call,
+            None,
+            [0, 0, 0, 0, phone.0 as u64],
+            Vec::new(),
+            AnsweredBy::Server,
+        );
+    }
+
+    /// A new connection at `server` for `client`'s `phone`, made by `call`, with its first
+    /// handler context unless it is multiplexed.
+    pub(crate) fn open_conn(
+        &mut self,
+        server: TaskId,
+        client: TaskId,
+        phone: PhoneId,
+        call: CallId,
+        iface: Iface,
+    ) -> ConnId {
+        let conn = ConnId(self.conns.len() as u32);
         let mux = iface.style() == crate::Style::Multiplexed;
         self.conns.push(super::ConnRec {
             server,
@@ -208,7 +229,6 @@ impl World {
             paths: Default::default(),
         });
         self.phones[phone.index()].state = super::PhoneState::Connected(conn);
-        self.calls[call.index()].conn = Some(conn);
         self.record(Event::ConnOpen {
             conn,
             call,
@@ -220,13 +240,7 @@ impl World {
         if !mux {
             self.new_path(conn, PathId::CONN);
         }
-        self.answer(
-            call,
-            None,
-            [0, 0, 0, 0, phone.0 as u64],
-            Vec::new(),
-            AnsweredBy::Server,
-        );
+        conn
     }
 
     /// Queues `call` for the handler of `path`.

@@ -19,6 +19,9 @@
 //! - [`Violation::NeedlessReclaim`]: a `CacheOut { Reclaim }` by a fibril whose last clone
 //!   attempt did not fail for want of a phone (refused with `PhoneLimit`, or answered ELIMIT
 //!   or ENOMEM): reclaim frees phones, so it cannot help a clone the server refused.
+//! - [`Violation::CloneArgs`]: a clone request (`CloneRequest`) asked for another interface
+//!   than its session's last `ArgsSet` named: the clone reaches another port than the one
+//!   the session's owner chose (HelenOS's checklist items 14 and 15, for callback sessions).
 //! - [`Violation::EndedTwice`]: a second `ExchEnd` of one exchange, reported once.
 //! - [`Violation::NotEnded`]: in a [`completed`] trace, an exchange begun and never ended;
 //!   reported after the rest, in the order the exchanges began.
@@ -27,7 +30,8 @@ use super::{completed, Names};
 use crate::violation::Violation;
 use sessions_core::trace::CacheOut;
 use sessions_core::{
-    CallId, Errno, Event, ExchId, FibrilId, IpcError, Method, ObjId, PhoneId, SessId, TraceLog,
+    CallId, Errno, Event, ExchId, FibrilId, Iface, IpcError, Method, ObjId, PhoneId, SessId,
+    TraceLog,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -69,8 +73,23 @@ pub(crate) fn check_with(log: &TraceLog, names: &Names) -> Vec<Violation> {
     // Per fibril: its pending clone request, and how its last clone attempt ended.
     let mut cloning: BTreeMap<FibrilId, CallId> = BTreeMap::new();
     let mut clone_result: BTreeMap<FibrilId, Result<(), IpcError>> = BTreeMap::new();
+    // Per session: the interface its clones were last set to ask for.
+    let mut clone_iface: BTreeMap<SessId, Iface> = BTreeMap::new();
     for e in &log.events {
         match e {
+            Event::ArgsSet { sess, iface } => {
+                clone_iface.insert(*sess, *iface);
+            }
+            Event::CloneRequest { sess, call, iface } => {
+                if let Some(set) = clone_iface.get(sess).filter(|set| *set != iface) {
+                    out.push(Violation::CloneArgs {
+                        sess: *sess,
+                        call: *call,
+                        asked: names.iface(*iface),
+                        set: names.iface(*set),
+                    });
+                }
+            }
             Event::SessionOpen { sess, phone, .. } => {
                 main_phones.insert(*sess, *phone);
             }

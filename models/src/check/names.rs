@@ -96,6 +96,11 @@ impl Names {
         self.known.method_on(phone, method)
     }
 
+    /// Interface `iface` with its protocol named.
+    pub fn iface(&self, iface: sessions_core::Iface) -> String {
+        self.known.iface(iface)
+    }
+
     /// The name of `method` on connection `conn`.
     pub fn method_at(&self, conn: ConnId, method: Method) -> String {
         self.known.method(Some(conn), method)

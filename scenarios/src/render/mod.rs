@@ -531,7 +531,12 @@ impl Builder<'_> {
                             kind: MessageKind::Connect,
                         };
                         let hl = marks.calls.contains(&call);
-                        self.push(Some(i), kind, format!("{call} CONNECT_ME_TO"), hl)
+                        let method = self
+                            .facts
+                            .sent
+                            .get(&call)
+                            .map_or(Method::CONNECT_ME_TO, |s| s.method);
+                        self.push(Some(i), kind, format!("{call} {method}"), hl)
                     }
                     _ => {
                         let text = format!("{conn} accepted for {}", self.facts.task_name(*client));
@@ -878,6 +883,8 @@ impl Builder<'_> {
             Event::TaskNew { .. }
             | Event::Serve { .. }
             | Event::HandlerFibril { .. }
+            | Event::ArgsSet { .. }
+            | Event::CloneRequest { .. }
             | Event::FibrilNew { .. }
             | Event::FibrilExit { .. }
             | Event::PhoneOpen { .. }
