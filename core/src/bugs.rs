@@ -51,11 +51,14 @@ pub enum Bug {
     /// `async_sess_args_set` on a callback session is ignored: its PARALLEL clones keep asking
     /// for the interface it was created with, which no port of the client serves.
     CallbackArgsIgnored,
+    /// A server task's death answers the calls its handlers held but forgets those still
+    /// queued for them: their senders wait for ever.
+    DeathForgetsQueued,
 }
 
 impl Bug {
     /// Every bug.
-    pub const ALL: [Bug; 13] = [
+    pub const ALL: [Bug; 14] = [
         Bug::SerializeNoLock,
         Bug::CacheWhileInUse,
         Bug::ReclaimActive,
@@ -69,6 +72,7 @@ impl Bug {
         Bug::ForwardWrongConn,
         Bug::HandlerCrossedAnswer,
         Bug::CallbackArgsIgnored,
+        Bug::DeathForgetsQueued,
     ];
 
     /// The bug's kebab-case name.
@@ -87,6 +91,7 @@ impl Bug {
             Bug::ForwardWrongConn => "forward-wrong-conn",
             Bug::HandlerCrossedAnswer => "handler-crossed-answer",
             Bug::CallbackArgsIgnored => "callback-args-ignored",
+            Bug::DeathForgetsQueued => "death-forgets-queued",
         }
     }
 

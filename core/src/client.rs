@@ -484,6 +484,9 @@ impl Exchange {
         self.port
             .k
             .wait(move |w, me| {
+                if w.exch_dead(exch) {
+                    return Poll::Ready(());
+                }
                 check_owner(w, exch, owner, me);
                 w.end_poll(me, &mut sm)
             })
@@ -498,6 +501,10 @@ impl Exchange {
             self.port
                 .k
                 .block("Exchange::end", "Exchange::end_async", |w, me| {
+                    // An exchange of a dead task went with it.
+                    if w.exch_dead(exch) {
+                        return Poll::Ready(());
+                    }
                     check_owner(w, exch, owner, me);
                     w.end_poll(me, &mut sm)
                 });

@@ -45,8 +45,8 @@ pub(crate) trait Engine: Send + Sync {
     /// Runs `f` in one critical section.
     fn with_dyn(&self, f: &mut dyn FnMut(&mut World, FibrilId));
     /// Polls `f` under the lock until it returns true, sleeping while the fibril is parked;
-    /// false once the execution was aborted.
-    fn block_dyn(&self, f: &mut dyn FnMut(&mut World, FibrilId) -> bool) -> bool;
+    /// stops early once the execution was aborted or the fibril's task killed.
+    fn block_dyn(&self, f: &mut dyn FnMut(&mut World, FibrilId) -> bool) -> Result<(), Stop>;
 }
 
 /// Typed conveniences over an [`Engine`].
@@ -75,8 +75,9 @@ impl EngineExt for dyn Engine {
             Poll::Pending => false,
         });
         match (done, out) {
-            (true, Some(v)) => v,
-            _ => std::panic::panic_any(Aborted),
+            (Ok(()), Some(v)) => v,
+            (Err(s), _) => stop(s),
+            (Ok(()), None) => stop(Stop::Aborted),
         }
     }
 }
@@ -109,6 +110,35 @@ impl fmt::Display for Aborted {
     }
 }
 
+/// The payload a fibril stops with when its task was killed ([`Kernel::kill`]): its thread
+/// unwinds from the kernel call it was in (or makes next), without the panic hook and without
+/// failing the execution. [`Fibril::join`] returns it as the fibril's `Err`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Killed;
+
+impl fmt::Display for Killed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("sessions: this fibril's task was killed")
+    }
+}
+
+/// Why a blocking step stopped without its result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// The execution was aborted (another fibril panicked).
+    Aborted,
+    /// The calling fibril's task was killed.
+    Killed,
+}
+
+/// Stops the calling fibril because `stop` happened.
+pub(crate) fn stop(stop: Stop) -> ! {
+    match stop {
+        Stop::Aborted => std::panic::panic_any(Aborted),
+        Stop::Killed => std::panic::resume_unwind(Box::new(Killed)),
+    }
+}
+
 /// The text of a panic payload.
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<String>() {
@@ -117,6 +147,8 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         s.to_string()
     } else if payload.is::<Aborted>() {
         Aborted.to_string()
+    } else if payload.is::<Killed>() {
+        Killed.to_string()
     } else {
         "a panic with a non-text payload".to_string()
     }
@@ -261,6 +293,36 @@ impl<P: Platform> Kernel<P> {
         self.with(|w, _| w.abort());
     }
 
+    /// Kills `task` now, as the kernel does (see [`Killed`] and `ARCHITECTURE.md`): its
+    /// connections close and everything they held or had queued is answered EHANGUP, the phones
+    /// connected to it are slammed, its own phones are hung up (one HANGUP per connection), its
+    /// sessions and caches are gone, and its fibrils and handlers stop. A task dies once; the
+    /// main task cannot.
+    ///
+    /// # Panics
+    /// With a [`USAGE_PANIC`] message for the main task, or inside a handler.
+    pub fn kill(&self, task: TaskId) {
+        if task == TaskId(0) {
+            usage_error(format_args!("the main task cannot be killed"));
+        }
+        let graveyard = self.with(|w, me| w.kill_task(task, me));
+        // The dead handlers' futures drop here, outside the lock: the handles they held find
+        // their task dead and leave the world alone.
+        drop(graveyard);
+    }
+
+    /// Spawns a fibril of the main task that kills `task`: the model checker then explores the
+    /// kill at every scheduling point of every other fibril, `task`'s included.
+    pub fn spawn_kill(&self, task: TaskId) -> Fibril<P, ()> {
+        let k = self.clone();
+        let (id, handle) = self.spawn_raw(TaskId(0), format!("kill {task}"), move || k.kill(task));
+        Fibril {
+            k: self.clone(),
+            id,
+            handle,
+        }
+    }
+
     /// The message of the first panic of a fibril other than the main one, if any.
     pub fn failure(&self) -> Option<String> {
         self.inner.failure.with(|f| f.clone())
@@ -370,12 +432,15 @@ impl<P: Platform> Kernel<P> {
         let handle = sync::spawn::<P, _, _>(name, move || {
             P::set_fibril_slot(id.0 as u64);
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-            if let Err(panic) = &r {
+            // A fibril stopped because its task was killed ended as the kernel meant it to.
+            let failed = r.as_ref().err().filter(|p| !p.is::<Killed>());
+            if let Some(panic) = failed {
                 k.note_failure(panic.as_ref());
             }
+            let failed = failed.is_some();
             k.with(|w, _| {
-                w.fibril_exit(id, r.is_err());
-                if r.is_err() {
+                w.fibril_exit(id, failed);
+                if failed {
                     w.abort();
                 }
             });
@@ -423,8 +488,9 @@ impl<P: Platform> Kernel<P> {
         };
         for (id, handle) in dispatchers {
             self.block_on_world(|w, me| w.join_poll(me, id));
-            if let Err(panic) = handle.join().and_then(|r| r) {
-                std::panic::resume_unwind(panic);
+            match handle.join().and_then(|r| r) {
+                Err(panic) if !panic.is::<Killed>() => std::panic::resume_unwind(panic),
+                _ => {}
             }
         }
         self.with(|w, _| {
@@ -497,7 +563,10 @@ impl<P: Platform> Inner<P> {
     ///
     /// # Panics
     /// With a message starting with [`DEADLOCK_PANIC`] when the world deadlocks.
-    fn block_slot(&self, mut f: impl FnMut(&mut Option<Box<World>>, FibrilId) -> bool) -> bool {
+    fn block_slot(
+        &self,
+        mut f: impl FnMut(&mut Option<Box<World>>, FibrilId) -> bool,
+    ) -> Result<(), Stop> {
         let me = Self::current();
         let mut g = self.lock();
         loop {
@@ -506,12 +575,15 @@ impl<P: Platform> Inner<P> {
                 self.panic_deadlock();
             }
             if g.w().aborted {
-                return false;
+                return Err(Stop::Aborted);
+            }
+            if g.w().is_killed(me) {
+                return Err(Stop::Killed);
             }
             let ready = f(&mut g.world, me);
             self.settle(&mut g);
             if ready {
-                return true;
+                return Ok(());
             }
             while g.w().is_parked(me) && !g.w().deadlocked && !g.w().aborted {
                 let cv = g.cvs[me.index()]
@@ -527,10 +599,17 @@ impl<P: Platform> Inner<P> {
 
 impl<P: Platform> Engine for Inner<P> {
     fn with_dyn(&self, f: &mut dyn FnMut(&mut World, FibrilId)) {
-        self.with(f)
+        let me = Self::current();
+        let mut g = self.lock();
+        if g.w().is_killed(me) {
+            drop(g);
+            stop(Stop::Killed);
+        }
+        f(g.w(), me);
+        self.settle(&mut g);
     }
 
-    fn block_dyn(&self, f: &mut dyn FnMut(&mut World, FibrilId) -> bool) -> bool {
+    fn block_dyn(&self, f: &mut dyn FnMut(&mut World, FibrilId) -> bool) -> Result<(), Stop> {
         self.block_slot(|slot, me| f(slot.as_mut().expect("the world is in its slot"), me))
     }
 }
@@ -614,7 +693,9 @@ impl<P: Platform, T: Send + 'static> Fibril<P, T> {
         let id = self.id;
         // After an abort every fibril's thread ends on its own: wait for the thread itself.
         let engine: &dyn Engine = &*self.k.inner;
-        let _ = engine.block_dyn(&mut |w, me| w.join_poll(me, id).is_ready());
+        if let Err(Stop::Killed) = engine.block_dyn(&mut |w, me| w.join_poll(me, id).is_ready()) {
+            stop(Stop::Killed);
+        }
         self.handle.join().and_then(|r| r)
     }
 }

@@ -58,7 +58,9 @@ pub use bugs::Bug;
 pub use client::{Aid, AidFuture, Exchange, Ipc, Port, RawPhone, Reply, Session};
 pub use error::{Errno, HangupError, IpcError};
 pub use ids::*;
-pub use kernel::{panic_message, Aborted, Fibril, Kernel, Task, DEADLOCK_PANIC, USAGE_PANIC};
+pub use kernel::{
+    panic_message, Aborted, Fibril, Kernel, Killed, Task, DEADLOCK_PANIC, USAGE_PANIC,
+};
 pub use method::{Iface, Method, Style};
 pub use protocol::{Protocol, ProtocolInfo};
 pub use server::{Call, Conn, DataRead, DataWrite, Refused, ServerBuilder, ServerRef};

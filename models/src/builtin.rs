@@ -104,6 +104,21 @@ pub enum Builtin {
         /// The hub's callback session's style.
         style: Style,
     },
+    /// The device's server task is killed while fibrils A and B each read from it on one
+    /// session of `style`: a fibril of the main task kills it at an explored point. Every read
+    /// returns the right bytes or an error, never hangs, and the clients' session still hangs
+    /// up cleanly.
+    ServerKilled {
+        /// The session's exchange style.
+        style: Style,
+    },
+    /// A client task is killed while its fibril A reads from an empty device and fibril B, of
+    /// another task, writes to it on a session of `style`: B's write is unaffected, the device's
+    /// connection from the dead task closes with one HANGUP, and nothing of either leaks.
+    ClientKilled {
+        /// The sessions' exchange style.
+        style: Style,
+    },
     /// The server refuses one PARALLEL session's clones (their arguments name an interface it
     /// does not serve, as a brokered session's would without `async_sess_args_set`), while
     /// another session has a cached clone. The refused begin must fail at once and leave the
@@ -296,6 +311,16 @@ impl BuiltinModel {
         for style in [Style::Serialize, Style::Parallel, Style::Multiplexed] {
             v.push(Builtin::Callback { style }.into());
         }
+        for style in [Style::Serialize, Style::Parallel, Style::Multiplexed] {
+            v.push(Builtin::ServerKilled { style }.into());
+            v.push(Builtin::ClientKilled { style }.into());
+        }
+        v.push(
+            BuiltinModel::from(Builtin::ServerKilled {
+                style: Style::Parallel,
+            })
+            .threaded(),
+        );
         v.push(Builtin::CloneRefused.into());
         v.push(Builtin::HangupRace.into());
         v.push(
@@ -332,7 +357,9 @@ impl BuiltinModel {
             Builtin::MixedExhaustion => vec![Style::Serialize, Style::Parallel],
             Builtin::Relay { front, back, .. } if front == back => vec![front],
             Builtin::Relay { front, back, .. } => vec![front, back],
-            Builtin::Callback { style } => vec![style],
+            Builtin::Callback { style }
+            | Builtin::ServerKilled { style }
+            | Builtin::ClientKilled { style } => vec![style],
         }
     }
 
@@ -360,6 +387,7 @@ pub fn bug_checker(bug: Bug) -> Checker {
         Bug::ForwardWrongConn => Checker::Mixing,
         Bug::HandlerCrossedAnswer => Checker::Answers,
         Bug::CallbackArgsIgnored => Checker::Accounting,
+        Bug::DeathForgetsQueued => Checker::Deadlock,
     }
 }
 
@@ -396,6 +424,14 @@ pub fn bug_model(bug: Bug) -> BuiltinModel {
         Bug::CallbackArgsIgnored => Builtin::Callback {
             style: Style::Parallel,
         },
+        // Calls stay queued until the device's dispatcher thread takes them.
+        Bug::DeathForgetsQueued => {
+            return BuiltinModel::from(Builtin::ServerKilled {
+                style: Style::Parallel,
+            })
+            .threaded()
+            .with_bug(bug)
+        }
         // The device answers a read's data call before its first call.
         Bug::HandlerCrossedAnswer => Builtin::Relay {
             front: Style::Parallel,
@@ -505,6 +541,8 @@ impl Model for BuiltinModel {
             Builtin::HangupRace => "hangup-race".into(),
             Builtin::Relay { front, back, mode } => format!("{mode}/{front}-{back}"),
             Builtin::Callback { style } => format!("callback/{style}"),
+            Builtin::ServerKilled { style } => format!("server-killed/{style}"),
+            Builtin::ClientKilled { style } => format!("client-killed/{style}"),
         };
         let threaded = if self.dispatch == Dispatch::Threaded {
             "+threaded"
@@ -560,7 +598,10 @@ impl Model for BuiltinModel {
 
     fn threads(&self) -> usize {
         let fibrils = match self.model {
-            Builtin::PhoneExhaustion | Builtin::HangupRace => 3,
+            Builtin::PhoneExhaustion
+            | Builtin::HangupRace
+            | Builtin::ServerKilled { .. }
+            | Builtin::ClientKilled { .. } => 3,
             Builtin::ServerDies { .. } | Builtin::EarlyEnd => 1,
             _ => 2,
         };
@@ -839,6 +880,57 @@ impl Model for BuiltinModel {
                 if strict {
                     unregistered.unwrap_or_else(|e| panic!("unregistering: {e}"));
                 }
+                hang_up(sess);
+            }
+            Builtin::ServerKilled { style } => {
+                let content = device_bytes(2);
+                let dev = k.server("dev", chardev::server(&content));
+                let sess = connect(&client, &dev, style);
+                let readers: Vec<_> = ["A", "B"]
+                    .into_iter()
+                    .map(|name| {
+                        let s = sess.clone();
+                        (name, client.spawn(name, move || reads(&s, 1)))
+                    })
+                    .collect();
+                let killer = k.spawn_kill(dev.task());
+                join(killer);
+                let mut got = Vec::new();
+                for (name, f) in readers {
+                    match join(f) {
+                        Ok(v) => got.extend(v),
+                        // The device died under the read: its peers are told, never left
+                        // waiting.
+                        Err(IpcError::Hangup | IpcError::Slammed | IpcError::PhoneHungUp) => {}
+                        Err(e) if strict => panic!("fibril {name}: {e}"),
+                        Err(_) => {}
+                    }
+                }
+                assert_chunks(&content, &got);
+                hang_up(sess);
+            }
+            Builtin::ClientKilled { style } => {
+                let dev = k.server("dev", chardev::server(b""));
+                let victim = k.task("victim");
+                let doomed = connect(&victim, &dev, style);
+                let sess = connect(&client, &dev, style);
+                let a = victim.spawn("A", move || reads(&doomed, 1));
+                let s = sess.clone();
+                let b = client.spawn("B", move || -> Result<usize, IpcError> {
+                    chardev::blocking::write(&s.begin()?, b"wxyz")
+                });
+                let killer = k.spawn_kill(victim.id());
+                join(killer);
+                let wrote = join(b);
+                if strict {
+                    assert_eq!(wrote, Ok(4), "fibril B's write, beside the dead task");
+                }
+                match a.join() {
+                    Ok(r) => assert_chunks(b"wxyz", &expect_ok(strict, "A", r)),
+                    Err(p) if p.is::<sessions_core::Killed>() => {}
+                    Err(p) => std::panic::resume_unwind(p),
+                }
+                // The victim's session died with it; the survivor's hangs up as ever.
                 hang_up(sess);
             }
             Builtin::CloneRefused => {

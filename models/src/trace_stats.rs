@@ -46,6 +46,10 @@ impl Coverage {
     pub const BOUNCE: &'static str = "bounce";
     /// An operation was cut short by a refused send and its connection retired.
     pub const CUT_SHORT: &'static str = "cut short";
+    /// A task's death answered another task's call EHANGUP.
+    pub const DEATH_ANSWERED: &'static str = "death answered a call";
+    /// A send failed on a phone that its peer's death slammed.
+    pub const DEATH_SLAMMED: &'static str = "death slammed a phone";
     /// A handler acting as a client suspended for a phone.
     pub const HANDLER_WAIT_PHONE: &'static str = "handler waits for phone";
     /// A handler acting as a client suspended for `async_sess_mutex` or an exchange lock.
@@ -59,7 +63,25 @@ impl Coverage {
         let mut waiting = BTreeSet::new();
         let mut clones = BTreeSet::new();
         let mut handlers = BTreeSet::new();
+        let mut died = false;
         for e in &log.events {
+            match e {
+                Event::TaskDeath { .. } => died = true,
+                Event::Answer {
+                    retval: Some(sessions_core::Errno::Ehangup),
+                    by: sessions_core::trace::AnsweredBy::Kernel,
+                    ..
+                } if died => {
+                    seen.insert(Self::DEATH_ANSWERED);
+                }
+                Event::SendFail {
+                    error: IpcError::Slammed,
+                    ..
+                } if died => {
+                    seen.insert(Self::DEATH_SLAMMED);
+                }
+                _ => {}
+            }
             let by_handler = |f: &sessions_core::FibrilId| handlers.contains(f);
             match e {
                 Event::HandlerFibril { fibril, .. } => {

@@ -393,3 +393,20 @@ fn a_callback_session_whose_args_set_is_ignored_asks_for_the_wrong_port() {
     assert_eq!(set, "notify/parallel");
     assert_ne!(asked, set);
 }
+
+#[test]
+fn a_death_that_forgets_queued_calls_leaves_their_senders_waiting_for_ever() {
+    let v = found(Bug::DeathForgetsQueued);
+    let report = deadlock(&v);
+    // A fibril waits for the answer to a call the dead device had queued; nothing will ever
+    // answer it.
+    assert!(
+        report
+            .fibrils
+            .iter()
+            .any(|(_, name, w)| (name == "A" || name == "B")
+                && matches!(w, Wait::Answer { conn: Some(_), .. })),
+        "{report}"
+    );
+    assert!(report.to_string().contains("at dev"), "{report}");
+}

@@ -56,6 +56,8 @@ pub enum CacheOut {
     },
     /// Its session hung up.
     Hangup,
+    /// Its task was killed.
+    Death,
 }
 
 /// Why a phone was closed.
@@ -66,6 +68,8 @@ pub enum PhoneClose {
     Hangup,
     /// The connection it was opened for was refused or failed.
     Refused,
+    /// Its task was killed.
+    Death,
 }
 
 /// Who closed a server connection.
@@ -76,6 +80,8 @@ pub enum CloseBy {
     Client,
     /// The handler returned before the client hung up.
     Server,
+    /// The server task was killed.
+    Death,
 }
 
 /// Who produced an answer.
@@ -110,6 +116,15 @@ pub enum Event {
         server: TaskId,
         /// The protocol, with its method names.
         protocol: ProtocolInfo,
+    },
+    /// A task was killed. What the kernel does about it follows: its connections close, its
+    /// phones are hung up, the phones connected to it are slammed, the calls it had queued or
+    /// in progress are answered EHANGUP.
+    TaskDeath {
+        /// The task.
+        task: TaskId,
+        /// The fibril that killed it.
+        by: FibrilId,
     },
     /// A fibril was created.
     FibrilNew {

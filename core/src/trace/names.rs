@@ -270,6 +270,7 @@ impl Names {
             Event::FibrilNew { fibril, task, name } => {
                 format!("{fibril} `{name}` created in {task}")
             }
+            Event::TaskDeath { task, by } => format!("{by} killed {task}"),
             Event::HandlerFibril { fibril, conn, path } => {
                 format!("{fibril} is {}'s own", self.handler(*conn, *path))
             }

@@ -19,6 +19,7 @@ impl World {
             finished: false,
             joiners: Vec::new(),
             handler: None,
+            task,
         });
         self.running += 1;
         id
@@ -57,6 +58,7 @@ impl World {
             finished: false,
             joiners: Vec::new(),
             handler: Some((conn, path)),
+            task: server,
         });
         if let Some(p) = self.conns[conn.index()].paths.get_mut(&path) {
             p.fibril = Some(id);
@@ -109,6 +111,11 @@ impl World {
             }
             self.trace.set_woken(f);
         }
+    }
+
+    /// Whether fibril `f`'s task was killed.
+    pub(crate) fn is_killed(&self, f: FibrilId) -> bool {
+        self.tasks[self.fibrils[f.index()].task.index()].dead
     }
 
     pub(crate) fn is_parked(&self, f: FibrilId) -> bool {

@@ -36,7 +36,7 @@ impl World {
         Ok(phone)
     }
 
-    fn phone_release(&mut self, phone: PhoneId, state: PhoneState, why: PhoneClose) {
+    pub(crate) fn phone_release(&mut self, phone: PhoneId, state: PhoneState, why: PhoneClose) {
         let p = &mut self.phones[phone.index()];
         p.state = state;
         let task = p.task;
@@ -215,6 +215,11 @@ impl World {
         let c = &mut self.calls[call.index()];
         c.new_phone = Some(new_phone);
         c.server = server;
+        if self.task_dead(server) {
+            // Nobody will accept it.
+            self.refuse_connect(call, Errno::Ehangup);
+            return Ok(call);
+        }
         self.server_mut(server)
             .ready
             .push_back(Ready::Connect(call));
@@ -413,6 +418,11 @@ impl World {
         let c = &mut self.calls[call.index()];
         c.forgotten = true;
         c.answer = None;
+        let sender = c.sender;
+        if self.is_killed(sender) {
+            // A dead fibril's handle dropped by whoever dropped its handler: nothing to say.
+            return;
+        }
         self.record(Event::Forget { call, fibril: me });
     }
 

@@ -10,6 +10,7 @@
 //! when it reaches zero while some fibril is parked, the world is deadlocked.
 
 mod client;
+mod death;
 mod fibril;
 mod ipc;
 mod server;
@@ -52,6 +53,8 @@ pub(crate) struct TaskRec {
     /// `avail_phone_cv` waiters, oldest first, with the session each waits for.
     pub avail_waiters: VecDeque<(FibrilId, SessId)>,
     pub server: Option<ServerRec>,
+    /// The task was killed: its fibrils stop, its phones and connections are gone.
+    pub dead: bool,
 }
 
 pub(crate) struct ServerRec {
@@ -93,6 +96,8 @@ pub(crate) struct FibrilRec {
     /// client): it has no thread, is never counted in `running`, and is resumed by making its
     /// path ready.
     pub handler: Option<(ConnId, PathId)>,
+    /// The task it belongs to.
+    pub task: TaskId,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -333,6 +338,7 @@ impl World {
             inactive: VecDeque::new(),
             avail_waiters: VecDeque::new(),
             server: server.then(ServerRec::new),
+            dead: false,
         });
         id
     }

@@ -196,6 +196,11 @@ impl World {
             self.refuse_connect(call, Errno::Enoent);
             return;
         };
+        if self.phones[phone.index()].state != super::PhoneState::Connecting {
+            // The client died while it waited: its phone is gone already.
+            self.answer_hangup(call);
+            return;
+        }
         let client = self.phones[phone.index()].task;
         let conn = self.open_conn(server, client, phone, call, iface);
         self.calls[call.index()].conn = Some(conn);

@@ -23,7 +23,8 @@
 //!   than its session's last `ArgsSet` named: the clone reaches another port than the one
 //!   the session's owner chose (HelenOS's checklist items 14 and 15, for callback sessions).
 //! - [`Violation::EndedTwice`]: a second `ExchEnd` of one exchange, reported once.
-//! - [`Violation::NotEnded`]: in a [`completed`] trace, an exchange begun and never ended;
+//! - [`Violation::NotEnded`]: in a [`completed`] trace, an exchange begun and never ended (by
+//!   a task that is still alive: a dead task's exchanges die with it);
 //!   reported after the rest, in the order the exchanges began.
 
 use super::{completed, Names};
@@ -31,7 +32,7 @@ use crate::violation::Violation;
 use sessions_core::trace::CacheOut;
 use sessions_core::{
     CallId, Errno, Event, ExchId, FibrilId, Iface, IpcError, Method, ObjId, PhoneId, SessId,
-    TraceLog,
+    TaskId, TraceLog,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -75,8 +76,14 @@ pub(crate) fn check_with(log: &TraceLog, names: &Names) -> Vec<Violation> {
     let mut clone_result: BTreeMap<FibrilId, Result<(), IpcError>> = BTreeMap::new();
     // Per session: the interface its clones were last set to ask for.
     let mut clone_iface: BTreeMap<SessId, Iface> = BTreeMap::new();
+    // Per session: its task; and the tasks that died.
+    let mut sess_task: BTreeMap<SessId, TaskId> = BTreeMap::new();
+    let mut dead: BTreeSet<TaskId> = BTreeSet::new();
     for e in &log.events {
         match e {
+            Event::TaskDeath { task, .. } => {
+                dead.insert(*task);
+            }
             Event::ArgsSet { sess, iface } => {
                 clone_iface.insert(*sess, *iface);
             }
@@ -90,8 +97,11 @@ pub(crate) fn check_with(log: &TraceLog, names: &Names) -> Vec<Violation> {
                     });
                 }
             }
-            Event::SessionOpen { sess, phone, .. } => {
+            Event::SessionOpen {
+                sess, phone, task, ..
+            } => {
                 main_phones.insert(*sess, *phone);
+                sess_task.insert(*sess, *task);
             }
             Event::SessionHangup { sess, .. } => {
                 main_phones.remove(sess);
@@ -214,7 +224,8 @@ pub(crate) fn check_with(log: &TraceLog, names: &Names) -> Vec<Violation> {
     if completed(log) {
         for exch in begun {
             let x = &exchs[&exch];
-            if x.ends == 0 {
+            let died = sess_task.get(&x.sess).is_some_and(|t| dead.contains(t));
+            if x.ends == 0 && !died {
                 out.push(Violation::NotEnded {
                     exch,
                     fibril: names.fibril(x.fibril),

@@ -12,7 +12,9 @@
 //!   up the phone of a connection that was still open, and no HANGUP ever arrived there.
 //! - [`Violation::Leak`], in a completed trace: phones still open per task, connections opened
 //!   and never closed, exchange objects whose last cache event put them in the cache, and
-//!   sessions never hung up.
+//!   sessions never hung up. A task's death (`TaskDeath`) ends its sessions; the kernel closes
+//!   its phones, connections and cached objects with events of their own, so nothing of a dead
+//!   task is reported unless the kernel left it open.
 //!
 //! End-state violations follow the others: missing hangups, then leaked phones (by task),
 //! connections, cached objects and sessions, each in the order they were created.
@@ -32,6 +34,7 @@ pub fn check(log: &TraceLog) -> Vec<Violation> {
     let mut conn_of: BTreeMap<(TaskId, PhoneId), ConnId> = BTreeMap::new();
     let mut cached: BTreeMap<ObjId, bool> = BTreeMap::new();
     let mut sessions: BTreeSet<SessId> = BTreeSet::new();
+    let mut sess_task: BTreeMap<SessId, TaskId> = BTreeMap::new();
     let mut out = Vec::new();
     for e in &log.events {
         match e {
@@ -102,8 +105,12 @@ pub fn check(log: &TraceLog) -> Vec<Violation> {
             Event::CacheOut { obj, .. } => {
                 cached.insert(*obj, false);
             }
-            Event::SessionOpen { sess, .. } => {
+            Event::SessionOpen { sess, task, .. } => {
                 sessions.insert(*sess);
+                sess_task.insert(*sess, *task);
+            }
+            Event::TaskDeath { task, .. } => {
+                sessions.retain(|s| sess_task.get(s) != Some(task));
             }
             Event::SessionHangup { sess, .. } => {
                 sessions.remove(sess);

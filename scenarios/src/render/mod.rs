@@ -798,6 +798,7 @@ impl Builder<'_> {
                 let by = match by {
                     CloseBy::Client => "client",
                     CloseBy::Server => "server",
+                    CloseBy::Death => "its task's death",
                 };
                 let row = self.push(
                     Some(i),
@@ -844,6 +845,11 @@ impl Builder<'_> {
                 let text = format!("bad {call}{p}, expected {expected}");
                 let hl = marks.calls.contains(call);
                 self.warn(Some(i), Self::note_kind(lane), text, hl);
+            }
+            Event::TaskDeath { task, by } => {
+                let lane = self.fib(*by);
+                let text = format!("kills {}", self.facts.task_name(*task));
+                self.warn(Some(i), Self::note_kind(lane), text, false);
             }
             Event::FibrilExit {
                 fibril,

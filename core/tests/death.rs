@@ -1,0 +1,143 @@
+//! Task death, step by step on one thread: what the kernel answers, slams, closes and frees.
+
+mod common;
+
+use common::{connect, finish_of, hangup, kernel};
+use sessions_core::proto::chardev;
+use sessions_core::trace::{CloseBy, PhoneClose};
+use sessions_core::{Event, Ipc, IpcError, Killed, Style, TaskId, USAGE_PANIC};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+#[test]
+fn a_killed_server_answers_held_and_queued_calls_and_slams_its_clients_phones() {
+    let k = kernel();
+    let dev = k.server("dev", chardev::server(b""));
+    let other = k.server("other", chardev::server(b"abcd"));
+    let client = k.task("client");
+    let atomic = connect(&client, &dev, Style::Atomic);
+    let parallel = connect(&client, &dev, Style::Parallel);
+    let elsewhere = connect(&client, &other, Style::Parallel);
+    // A cached exchange to the doomed server, and one to another server.
+    parallel.begin().unwrap().end();
+    assert_eq!(
+        chardev::blocking::read(&elsewhere.begin().unwrap(), 2).unwrap(),
+        b"ab"
+    );
+    // The device is empty: its handler holds a read's two calls, and a third call queues.
+    let raw = atomic.raw_phone();
+    let held = [
+        raw.send(chardev::READ, &[4]).unwrap(),
+        raw.send_data_read(4).unwrap(),
+    ];
+    let queued = raw.send(chardev::READ, &[4]).unwrap();
+    k.kill(dev.task());
+    for aid in held {
+        assert_eq!(aid.wait_for(), Err(IpcError::Hangup));
+    }
+    assert_eq!(queued.wait_for(), Err(IpcError::Hangup));
+    // The phones connected to it are slammed: the next call fails at once (HelenOS's S7,
+    // for the cached exchange), and a begin that needs a clone returns an error.
+    assert_eq!(
+        raw.send(chardev::READ, &[1]).unwrap_err(),
+        IpcError::Slammed
+    );
+    let cached = parallel.begin().unwrap();
+    assert_eq!(
+        cached.send(chardev::READ, &[1]).unwrap_err(),
+        IpcError::Slammed
+    );
+    let also = parallel.begin().unwrap_err();
+    assert_eq!(also, IpcError::Slammed);
+    cached.end();
+    // The other server's session keeps its cache.
+    assert_eq!(
+        chardev::blocking::read(&elsewhere.begin().unwrap(), 2).unwrap(),
+        b"cd"
+    );
+    // Killing twice does nothing more.
+    k.kill(dev.task());
+    hangup(atomic);
+    hangup(parallel);
+    hangup(elsewhere);
+    let log = k.finish();
+    let deaths = log
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::TaskDeath { .. }))
+        .count();
+    assert_eq!(deaths, 1);
+    assert!(log.events.iter().any(|e| matches!(
+        e,
+        Event::ConnClose {
+            by: CloseBy::Death,
+            ..
+        }
+    )));
+    let fin = finish_of(&log);
+    assert!(
+        fin.open_phones.is_empty()
+            && fin.open_conns.is_empty()
+            && fin.cached.is_empty()
+            && fin.unanswered.is_empty()
+            && fin.open_sessions.is_empty(),
+        "{fin:?}"
+    );
+}
+
+#[test]
+fn a_killed_client_stops_its_fibrils_and_hangs_up_every_phone_once() {
+    let k = kernel();
+    let dev = k.server("dev", chardev::server(b""));
+    let victim = k.task("victim");
+    let sess = connect(&victim, &dev, Style::Parallel);
+    let s = sess.clone();
+    // A waits in a read of the empty device.
+    let a = victim.spawn("A", move || chardev::blocking::read(&s.begin()?, 4));
+    common::wait_for_event(
+        &k,
+        "A's read to arrive",
+        Some(a.id()),
+        |e| matches!(e, Event::Arrive { method, .. } if *method == sessions_core::Method::DATA_READ),
+    );
+    k.kill(victim.id());
+    let stopped = a.join().expect_err("A stops with its task");
+    assert!(stopped.is::<Killed>());
+    // Its sessions died with it: a hangup finds them gone.
+    assert_eq!(sess.hangup().unwrap_err().error, IpcError::SessionClosed);
+    let writer = k.task("writer");
+    let w = connect(&writer, &dev, Style::Serialize);
+    // The dead client's handler is still waiting for data; feeding it lets it answer (nobody
+    // listens) and see the HANGUP its connection got at the death.
+    chardev::blocking::write(&w.begin().unwrap(), b"wxyz").unwrap();
+    hangup(w);
+    let log = k.finish();
+    let victim_phones: Vec<_> = log
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::PhoneClose { task, .. } if *task == victim.id()))
+        .collect();
+    assert!(!victim_phones.is_empty());
+    assert!(victim_phones.iter().all(|e| matches!(
+        e,
+        Event::PhoneClose {
+            why: PhoneClose::Hangup | PhoneClose::Death,
+            ..
+        }
+    )));
+    let fin = finish_of(&log);
+    assert!(
+        fin.open_phones.is_empty() && fin.open_conns.is_empty() && fin.unanswered.is_empty(),
+        "{fin:?}"
+    );
+}
+
+#[test]
+fn the_main_task_cannot_be_killed() {
+    let k = kernel();
+    let err = catch_unwind(AssertUnwindSafe(|| k.kill(TaskId(0)))).unwrap_err();
+    let msg = sessions_core::panic_message(err.as_ref());
+    assert!(
+        msg.starts_with(USAGE_PANIC) && msg.contains("main task"),
+        "{msg}"
+    );
+}
