@@ -376,3 +376,70 @@ fn forwarded_data_calls_land_in_the_forwarder_s_connection_and_answer_the_origin
         );
     }
 }
+
+const ASK: Method = Method(Method::FIRST_USER);
+/// Two protocols of one task: `front` answers by asking `back`, a server in its own task.
+const FRONT: Protocol = Protocol {
+    id: 33,
+    name: "front",
+    methods: &[(ASK, "FRONT_ASK")],
+    style: None,
+};
+const BACK: Protocol = Protocol {
+    id: 34,
+    name: "back",
+    methods: &[(ASK, "BACK_ASK")],
+    style: None,
+};
+
+#[test]
+fn a_handler_connects_to_a_server_in_its_own_task() {
+    for dispatch in [Dispatch::Inline, Dispatch::Threaded] {
+        let k = kernel_with(KernelConfig {
+            dispatch,
+            ..KernelConfig::default()
+        });
+        let task = k.task("both");
+        let me = task.serve(
+            ServerBuilder::new().serve(&BACK, |mut conn: Conn| async move {
+                while let Some(call) = conn.get_call().await {
+                    let x = call.arg(0);
+                    call.answer(&[x + 1]);
+                }
+            }),
+        );
+        let m = me.clone();
+        let me = task.serve(ServerBuilder::new().serve(&FRONT, move |mut conn: Conn| {
+            let me = m.clone();
+            async move {
+                while let Some(call) = conn.get_call().await {
+                    let back = Session::connect_async(
+                        conn.task(),
+                        &me,
+                        BACK.iface_with(Style::Serialize),
+                        0,
+                        0,
+                    )
+                    .await
+                    .expect("a connection to its own task");
+                    let exch = back.begin_async().await.expect("begin");
+                    let got = exch.send(ASK, &[call.arg(0)]).unwrap().await;
+                    exch.end_async().await;
+                    back.hangup_async().await.expect("hangup");
+                    call.answer(&[got.expect("an answer").args[0] * 10]);
+                }
+            }
+        }));
+        let client = k.task("client");
+        let sess = Session::connect(&client, &me, FRONT.iface_with(Style::Parallel), 0, 0).unwrap();
+        let exch = sess.begin().unwrap();
+        assert_eq!(exch.request(ASK, &[4]).unwrap().args[0], 50, "{dispatch:?}");
+        exch.end();
+        hangup(sess);
+        let fin = common::finish_of(&k.finish()).clone();
+        assert!(
+            fin.open_phones.is_empty() && fin.open_conns.is_empty(),
+            "{fin:?}"
+        );
+    }
+}

@@ -46,6 +46,9 @@ pub struct Names {
     /// Fibrils that are a handler context's own, with their connection and path.
     #[serde(default, with = "pairs")]
     pub handlers: BTreeMap<FibrilId, (ConnId, PathId)>,
+    /// Tasks that were killed.
+    #[serde(default)]
+    pub dead: std::collections::BTreeSet<TaskId>,
 }
 
 /// A map saved as a list of `[key, value]` pairs.
@@ -91,6 +94,9 @@ impl Names {
             }
             Event::HandlerFibril { fibril, conn, path } => {
                 self.handlers.insert(*fibril, (*conn, *path));
+            }
+            Event::TaskDeath { task, .. } => {
+                self.dead.insert(*task);
             }
             Event::Serve { protocol, .. } => {
                 self.protocols
@@ -182,9 +188,13 @@ impl Names {
         self.method(phone.and_then(|p| self.phone_conn(p)), m)
     }
 
-    /// A connection with its server named: `conn1 at dev`.
+    /// A connection with its server named: `conn1 at dev` (`conn1 at dev, killed` once the
+    /// server task died).
     pub fn conn(&self, conn: ConnId) -> String {
         match self.conns.get(&conn) {
+            Some(c) if self.dead.contains(&c.server) => {
+                format!("{conn} at {}, killed", self.task(c.server))
+            }
             Some(c) => format!("{conn} at {}", self.task(c.server)),
             None => conn.to_string(),
         }
