@@ -30,21 +30,26 @@ fn bound(m: &BuiltinModel) -> Option<usize> {
 }
 
 fn explore(m: BuiltinModel) -> sessions_models::Outcome {
+    explore_with(&m, bound(&m))
+}
+
+/// Explores `m` within `bound` (the suite's default when `None`), prints how many executions
+/// it took, and asserts the outcome is as `m` expects.
+fn explore_with<M: Model + Clone>(m: &M, bound: Option<usize>) -> sessions_models::Outcome {
     assert!(
         m.threads() <= 5,
         "{} needs {} threads",
         m.name(),
         m.threads()
     );
-    let out = run_loom(&m, bound(&m), TraceLevel::Full);
+    let out = run_loom(m, bound, TraceLevel::Full);
+    let verdict = out.verdict(m.expect());
     println!(
-        "loom {:45} {:>8} executions {:>8.0}/s  {}",
+        "loom {:45} {:>8} executions {:>8.0}/s  {verdict}",
         m.name(),
         out.executions,
         out.rate(),
-        out.verdict(m.expect())
     );
-    let verdict = out.verdict(m.expect());
     let found: Vec<String> = out
         .finding
         .iter()
@@ -168,37 +173,6 @@ fn loom_max_branches_is_honoured_as_given() {
     assert_eq!(default, LOOM_DEFAULT_BRANCHES);
 }
 
-/// Explores a model that is not built in, within the suite's default bound.
-fn explore_user<M: Model + Clone>(m: &M) -> sessions_models::Outcome {
-    assert!(
-        m.threads() <= 5,
-        "{} needs {} threads",
-        m.name(),
-        m.threads()
-    );
-    let out = run_loom(m, None, TraceLevel::Full);
-    let verdict = out.verdict(m.expect());
-    println!(
-        "loom {:45} {:>8} executions {:>8.0}/s  {verdict}",
-        m.name(),
-        out.executions,
-        out.rate()
-    );
-    let found: Vec<String> = out
-        .finding
-        .iter()
-        .flat_map(|f| &f.violations)
-        .map(|v| v.to_string())
-        .collect();
-    assert!(
-        verdict.ok(),
-        "{}: {verdict}\n{}",
-        m.name(),
-        found.join("\n")
-    );
-    out
-}
-
 #[test]
 fn a_relay_whose_handler_is_a_client_passes_under_loom() {
     use stack_model::Stack;
@@ -207,7 +181,7 @@ fn a_relay_whose_handler_is_a_client_passes_under_loom() {
         (Style::Serialize, Style::Parallel),
         (Style::Multiplexed, Style::Multiplexed),
     ] {
-        explore_user(&Stack::new(front, back));
+        explore_with(&Stack::new(front, back), None);
     }
 }
 
@@ -219,7 +193,7 @@ fn a_relay_that_never_ends_its_exchange_is_found_under_loom() {
         bug: Some(Mistake::KeepsExchange),
         ..Stack::new(Style::Parallel, Style::Serialize)
     };
-    let out = explore_user(&m);
+    let out = explore_with(&m, None);
     let v = out.finding.expect("a finding").violations;
     let report = v
         .iter()

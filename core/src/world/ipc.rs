@@ -373,29 +373,19 @@ impl World {
 
     /// Takes the answer to `call`, or parks `me` until it arrives.
     pub(crate) fn wait_poll(&mut self, me: FibrilId, call: CallId) -> Poll<Answer> {
+        // The answer is taken from `call`, unless the injected bug resumes a handler with
+        // whichever of its answers came first.
+        let mut from = call;
         if self.bug(Bug::HandlerCrossedAnswer) && self.fibrils[me.index()].handler.is_some() {
-            // Resume the handler with whichever of its answers came first.
-            let other = (0..self.calls.len()).map(|i| CallId(i as u32)).find(|c| {
-                *c != call
-                    && self.calls[c.index()].sender == me
-                    && self.calls[c.index()].answer.is_some()
-            });
-            if let Some(other) = other {
-                let a = self.calls[other.index()]
-                    .answer
-                    .take()
-                    .expect("found above");
-                self.record(Event::Receive {
-                    call,
-                    fibril: me,
-                    retval: a.retval,
-                    evidence: a.evidence,
-                });
-                return Poll::Ready(a);
+            let mine = |c: &CallRec| c.sender == me && c.answer.is_some();
+            if let Some(other) = (0..self.calls.len())
+                .map(|i| CallId(i as u32))
+                .find(|c| *c != call && mine(&self.calls[c.index()]))
+            {
+                from = other;
             }
         }
-        let c = &mut self.calls[call.index()];
-        if let Some(a) = c.answer.take() {
+        if let Some(a) = self.calls[from.index()].answer.take() {
             self.record(Event::Receive {
                 call,
                 fibril: me,
@@ -404,6 +394,7 @@ impl World {
             });
             return Poll::Ready(a);
         }
+        let c = &self.calls[call.index()];
         let wait = Wait::Answer {
             call,
             method: c.method,
