@@ -13,13 +13,20 @@ use std::fmt;
 pub struct FibrilRef {
     /// The id.
     pub id: FibrilId,
-    /// The name (`A`, `main`).
+    /// The name (`A`, `main`; for a handler's own fibril, `the handler of conn1 at relay`).
     pub name: String,
+    /// Whether it is a handler context's own fibril (a server acting as a client).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub handler: bool,
 }
 
 impl fmt::Display for FibrilRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "fibril {}", self.name)
+        if self.handler {
+            f.write_str(&self.name)
+        } else {
+            write!(f, "fibril {}", self.name)
+        }
     }
 }
 

@@ -60,6 +60,7 @@ fn fref(f: FibrilId) -> FibrilRef {
     FibrilRef {
         id: f,
         name: name.into(),
+        handler: false,
     }
 }
 

@@ -164,7 +164,7 @@ fn a_relay_that_never_ends_its_exchange_is_reported_with_both_hops() {
         .collect();
     assert_eq!(not_ended.len(), 2, "{v:?}");
     assert!(
-        not_ended[0].to_string().contains("relay:conn"),
+        not_ended[0].to_string().contains("by the handler of conn"),
         "{}",
         not_ended[0]
     );

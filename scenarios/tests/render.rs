@@ -100,6 +100,7 @@ fn mixing_violation(log: &TraceLog) -> Violation {
                         .unwrap()
                         .1
                         .clone(),
+                    handler: false,
                 },
                 exch: t.exch,
                 op: t.op,

@@ -98,5 +98,6 @@ fn unknown_sender() -> FibrilRef {
     FibrilRef {
         id: FibrilId(u32::MAX),
         name: "unknown sender".into(),
+        handler: false,
     }
 }

@@ -83,9 +83,17 @@ impl Names {
 
     /// Fibril `id` with its name (its id when the trace never named it).
     pub fn fibril(&self, id: FibrilId) -> FibrilRef {
-        FibrilRef {
-            id,
-            name: self.known.fibril(id),
+        match self.known.handlers.get(&id) {
+            Some((conn, path)) => FibrilRef {
+                id,
+                name: self.known.handler(*conn, *path),
+                handler: true,
+            },
+            None => FibrilRef {
+                id,
+                name: self.known.fibril(id),
+                handler: false,
+            },
         }
     }
 
