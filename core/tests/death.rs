@@ -141,3 +141,136 @@ fn the_main_task_cannot_be_killed() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_killed_server_owes_no_answer_to_a_hangup_and_frees_an_ended_path() {
+    let k = common::kernel_with(sessions_core::KernelConfig {
+        path_limit: 1,
+        ..sessions_core::KernelConfig::default()
+    });
+    let dev = k.server("dev", chardev::server(b""));
+    let client = k.task("client");
+    // A session hung up while its connection's handler is busy: its HANGUP is queued.
+    let doomed = connect(&client, &dev, Style::Atomic);
+    let raw = doomed.raw_phone();
+    let held = [
+        raw.send(chardev::READ, &[4]).unwrap(),
+        raw.send_data_read(4).unwrap(),
+    ];
+    hangup(doomed);
+    // A multiplexed exchange ended while its path's handler is busy: its PATH_END is queued,
+    // and the session's one path id stays reserved until it is answered.
+    let mux = connect(&client, &dev, Style::Multiplexed);
+    let exch = mux.begin().unwrap();
+    let mux_held = [
+        exch.send(chardev::READ, &[4]).unwrap(),
+        exch.send_data_read(4).unwrap(),
+    ];
+    exch.end();
+    k.kill(dev.task());
+    for aid in held.into_iter().chain(mux_held) {
+        assert_eq!(aid.wait_for(), Err(IpcError::Hangup));
+    }
+    // The PATH_END was answered: a begin gets the path id at once (its calls then fail on
+    // the slammed phone).
+    let again = mux.begin().unwrap();
+    assert_eq!(
+        again.send(chardev::READ, &[1]).unwrap_err(),
+        IpcError::Slammed
+    );
+    again.end();
+    // Nobody accepts connections for a dead server.
+    let late =
+        sessions_core::Session::connect(&client, &dev, chardev::iface(Style::Parallel), 0, 0);
+    assert_eq!(late.unwrap_err(), IpcError::Hangup);
+    hangup(mux);
+    let log = k.finish();
+    let hangups: Vec<_> = log
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Send { call, method, .. } if *method == sessions_core::Method::HANGUP => {
+                Some(*call)
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(!hangups.is_empty());
+    assert!(
+        !log.events.iter().any(|e| matches!(e,
+            Event::Answer { call, .. } if hangups.contains(call))),
+        "a HANGUP message got an answer"
+    );
+    let fin = finish_of(&log);
+    assert!(
+        fin.open_phones.is_empty() && fin.open_conns.is_empty() && fin.unanswered.is_empty(),
+        "{fin:?}"
+    );
+}
+
+#[test]
+fn killing_a_server_whose_handler_waits_as_a_client_drops_its_exchange_quietly() {
+    use sessions_core::{Protocol, ServerBuilder, Session};
+    const GET: sessions_core::Method = sessions_core::Method(sessions_core::Method::FIRST_USER);
+    const PROXY: Protocol = Protocol {
+        id: 35,
+        name: "proxy",
+        methods: &[(GET, "PROXY_GET")],
+        style: None,
+    };
+    let k = kernel();
+    let dev = k.server("dev", chardev::server(b""));
+    let proxy = k.task("proxy");
+    let to_dev = connect(&proxy, &dev, Style::Serialize);
+    let proxy = proxy.serve(ServerBuilder::new().serve(&PROXY, move |mut conn| {
+        let to_dev = to_dev.clone();
+        async move {
+            while let Some(call) = conn.get_call().await {
+                // Waits in the device's read, holding its exchange, when the proxy dies.
+                let exch = to_dev.begin_async().await.expect("begin");
+                let got = chardev::read(&exch, 1).await;
+                exch.end_async().await;
+                call.answer(&[got.map(|b| b[0] as u64).unwrap_or(0)]);
+            }
+        }
+    }));
+    let client = k.task("client");
+    let sess = Session::connect(&client, &proxy, PROXY.iface_with(Style::Parallel), 0, 0).unwrap();
+    let exch = sess.begin().unwrap();
+    let pending = exch.send(GET, &[]).unwrap();
+    k.kill(proxy.task());
+    assert_eq!(pending.wait_for(), Err(IpcError::Hangup));
+    exch.end();
+    hangup(sess);
+    // The device still waits for data in the dead proxy's read: like any read, it ends when
+    // data comes, and then its handler finds the HANGUP the death sent.
+    let writer = k.task("writer");
+    let w = connect(&writer, &dev, Style::Serialize);
+    chardev::blocking::write(&w.begin().unwrap(), b"z").unwrap();
+    hangup(w);
+    let log = k.finish();
+    let fin = finish_of(&log);
+    assert!(
+        fin.open_phones.is_empty() && fin.open_conns.is_empty() && fin.unanswered.is_empty(),
+        "{fin:?}"
+    );
+    assert!(!log
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::FibrilExit { panicked: true, .. })));
+    // The proxy's handler, a client when it died, stopped once: its fibril exits once.
+    let handler = log
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::HandlerFibril { fibril, .. } => Some(*fibril),
+            _ => None,
+        })
+        .expect("the proxy's handler acted as a client");
+    let exits = log
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::FibrilExit { fibril, .. } if *fibril == handler))
+        .count();
+    assert_eq!(exits, 1);
+}

@@ -1,9 +1,9 @@
 //! Task death: what the kernel does when a task is killed.
 //!
 //! As a server, the task's connections close at once: every call its handlers held or had
-//! queued is answered EHANGUP (a PATH_END is answered, so the client's path id is freed), the
+//! queued is answered EHANGUP (a PATH_END too, whose answer frees the client's path id), the
 //! handler contexts stop, the phones connected to them are slammed (their next send fails), and
-//! connection requests still pending are refused. As a client, every phone of the task is hung
+//! connection requests still pending or still to come are refused. As a client, every phone of the task is hung
 //! up, so each connection it had gets exactly one HANGUP, its last message; its sessions and
 //! cached exchanges are gone. Its fibrils stop at their next step in the kernel (those parked
 //! are woken to do so).
@@ -12,7 +12,7 @@ use super::{BoxFuture, ObjState, PathWait, PhoneState, Ready, World};
 use crate::error::Errno;
 use crate::ids::*;
 use crate::method::Method;
-use crate::trace::{AnsweredBy, CacheOut, CloseBy, Event, PhoneClose};
+use crate::trace::{CacheOut, CloseBy, Event, PhoneClose};
 
 impl World {
     /// Kills `task` on behalf of fibril `by`. Returns the handler futures of its connections,
@@ -27,10 +27,7 @@ impl World {
         // As a server: every connection closes, and pending connection requests are refused.
         let conns: Vec<ConnId> = (0..self.conns.len())
             .map(|i| ConnId(i as u32))
-            .filter(|c| {
-                let c = &self.conns[c.index()];
-                c.server == task && (c.open || !c.paths.is_empty())
-            })
+            .filter(|c| self.conns[c.index()].server == task)
             .collect();
         for conn in conns {
             self.kill_conn(conn, &mut graveyard);
@@ -73,10 +70,10 @@ impl World {
                 continue;
             }
             match self.phones[phone.index()].state {
-                PhoneState::Connected(conn) if self.conns[conn.index()].open => {
-                    self.phone_hangup(by, phone)
-                }
-                PhoneState::Connected(_) | PhoneState::Slammed | PhoneState::Connecting => {
+                // As an owner's hangup: the connection's last message is its HANGUP (which
+                // bounces off a connection that is gone already).
+                PhoneState::Connected(_) => self.phone_hangup(by, phone),
+                PhoneState::Slammed | PhoneState::Connecting => {
                     self.phone_release(phone, PhoneState::HungUp, PhoneClose::Death)
                 }
                 PhoneState::HungUp | PhoneState::Refused => {}
@@ -112,7 +109,7 @@ impl World {
             p.wait = PathWait::Done;
             graveyard.extend(p.fut.take());
             self.trace.set_server_wait(conn, path, None);
-            if let Some(f) = p.fibril {
+            if let Some(f) = p.fibril.filter(|f| !self.fibrils[f.index()].finished) {
                 let rec = &mut self.fibrils[f.index()];
                 rec.finished = true;
                 rec.parked = None;
@@ -130,13 +127,11 @@ impl World {
             } else {
                 p.queue
             };
+            // A HANGUP message is owed no answer; anything else (a PATH_END too, whose
+            // answer frees the client's path id) is answered EHANGUP.
             for call in queue {
-                match self.calls[call.index()].method {
-                    Method::HANGUP => {}
-                    Method::PATH_END => {
-                        self.answer(call, None, [0; 5], Vec::new(), AnsweredBy::Kernel)
-                    }
-                    _ => self.answer_hangup(call),
+                if self.calls[call.index()].method != Method::HANGUP {
+                    self.answer_hangup(call);
                 }
             }
             if mux {
