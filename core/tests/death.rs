@@ -210,7 +210,7 @@ fn a_killed_server_owes_no_answer_to_a_hangup_and_frees_an_ended_path() {
 
 #[test]
 fn killing_a_server_whose_handler_waits_as_a_client_drops_its_exchange_quietly() {
-    use sessions_core::{Protocol, ServerBuilder, Session};
+    use sessions_core::{Protocol, Session};
     const GET: sessions_core::Method = sessions_core::Method(sessions_core::Method::FIRST_USER);
     const PROXY: Protocol = Protocol {
         id: 35,
@@ -220,11 +220,8 @@ fn killing_a_server_whose_handler_waits_as_a_client_drops_its_exchange_quietly()
     };
     let k = kernel();
     let dev = k.server("dev", chardev::server(b""));
-    let proxy = k.task("proxy");
-    let to_dev = connect(&proxy, &dev, Style::Serialize);
-    let proxy = proxy.serve(ServerBuilder::new().serve(&PROXY, move |mut conn| {
-        let to_dev = to_dev.clone();
-        async move {
+    let proxy =
+        common::serving_with_session(&k, "proxy", &dev, &PROXY, |mut conn, to_dev| async move {
             while let Some(call) = conn.get_call().await {
                 // Waits in the device's read, holding its exchange, when the proxy dies.
                 let exch = to_dev.begin_async().await.expect("begin");
@@ -232,8 +229,7 @@ fn killing_a_server_whose_handler_waits_as_a_client_drops_its_exchange_quietly()
                 exch.end_async().await;
                 call.answer(&[got.map(|b| b[0] as u64).unwrap_or(0)]);
             }
-        }
-    }));
+        });
     let client = k.task("client");
     let sess = Session::connect(&client, &proxy, PROXY.iface_with(Style::Parallel), 0, 0).unwrap();
     let exch = sess.begin().unwrap();

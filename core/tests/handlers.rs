@@ -104,17 +104,18 @@ fn misusing_server(
     dev: &ServerRef,
     misuse: fn(&Session) -> Result<(), IpcError>,
 ) -> ServerRef {
-    let relay = k.task("relay");
-    let to_dev = connect(&relay, dev, Style::Serialize);
-    relay.serve(ServerBuilder::new().serve(&FETCHER, move |mut conn| {
-        let to_dev = to_dev.clone();
-        async move {
+    common::serving_with_session(
+        k,
+        "relay",
+        dev,
+        &FETCHER,
+        move |mut conn, to_dev| async move {
             while let Some(call) = conn.get_call().await {
                 let _ = misuse(&to_dev);
                 call.answer(&[]);
             }
-        }
-    }))
+        },
+    )
 }
 
 fn call_relay(k: &common::K, relay: &ServerRef) {
@@ -179,18 +180,14 @@ fn the_kernel_api_inside_a_handler_is_a_usage_error() {
 fn a_handler_that_drops_an_exchange_without_ending_it_is_told_so() {
     let k = kernel();
     let dev = k.server("dev", chardev::server(b"ab"));
-    let relay = k.task("relay");
-    let to_dev = connect(&relay, &dev, Style::Serialize);
-    let relay = relay.serve(ServerBuilder::new().serve(&FETCHER, move |mut conn| {
-        let to_dev = to_dev.clone();
-        async move {
+    let relay =
+        common::serving_with_session(&k, "relay", &dev, &FETCHER, |mut conn, to_dev| async move {
             while let Some(call) = conn.get_call().await {
                 let exch = to_dev.begin_async().await.expect("begin");
                 drop(exch);
                 call.answer(&[]);
             }
-        }
-    }));
+        });
     let msg = usage_error(|| call_relay(&k, &relay));
     assert!(
         msg.contains("the handler of conn1 at relay dropped exch0 without ending it")

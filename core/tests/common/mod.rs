@@ -95,6 +95,27 @@ pub fn connect(client: &Client, server: &ServerRef, style: Style) -> Sess {
         .unwrap_or_else(|e| panic!("connecting a {style} chardev session failed: {e}"))
 }
 
+/// A server task `name` that first connects to `dev` (SERIALIZE chardev), as a server's main
+/// does, then serves `protocol` with `handler`, which gets that session with each connection.
+pub fn serving_with_session<F, Fut>(
+    k: &K,
+    name: &str,
+    dev: &ServerRef,
+    protocol: &sessions_core::Protocol,
+    handler: F,
+) -> ServerRef
+where
+    F: Fn(sessions_core::Conn, Session) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let task = k.task(name);
+    let to_dev = connect(&task, dev, Style::Serialize);
+    task.serve(
+        sessions_core::ServerBuilder::new()
+            .serve(protocol, move |conn| handler(conn, to_dev.clone())),
+    )
+}
+
 /// Hangs up `sess`, which must succeed.
 pub fn hangup(sess: Sess) {
     let id = sess.id();
