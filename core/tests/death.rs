@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{connect, finish_of, hangup, kernel};
+use common::{connect, hangup, kernel};
 use sessions_core::proto::chardev;
 use sessions_core::trace::{CloseBy, PhoneClose};
 use sessions_core::{Event, Ipc, IpcError, Killed, Style, TaskId, USAGE_PANIC};
@@ -73,15 +73,7 @@ fn a_killed_server_answers_held_and_queued_calls_and_slams_its_clients_phones() 
             ..
         }
     )));
-    let fin = finish_of(&log);
-    assert!(
-        fin.open_phones.is_empty()
-            && fin.open_conns.is_empty()
-            && fin.cached.is_empty()
-            && fin.unanswered.is_empty()
-            && fin.open_sessions.is_empty(),
-        "{fin:?}"
-    );
+    common::assert_clean_finish(&log);
 }
 
 #[test]
@@ -124,11 +116,7 @@ fn a_killed_client_stops_its_fibrils_and_hangs_up_every_phone_once() {
             ..
         }
     )));
-    let fin = finish_of(&log);
-    assert!(
-        fin.open_phones.is_empty() && fin.open_conns.is_empty() && fin.unanswered.is_empty(),
-        "{fin:?}"
-    );
+    common::assert_clean_finish(&log);
 }
 
 #[test]
@@ -201,11 +189,7 @@ fn a_killed_server_owes_no_answer_to_a_hangup_and_frees_an_ended_path() {
             Event::Answer { call, .. } if hangups.contains(call))),
         "a HANGUP message got an answer"
     );
-    let fin = finish_of(&log);
-    assert!(
-        fin.open_phones.is_empty() && fin.open_conns.is_empty() && fin.unanswered.is_empty(),
-        "{fin:?}"
-    );
+    common::assert_clean_finish(&log);
 }
 
 #[test]
@@ -245,11 +229,7 @@ fn killing_a_server_whose_handler_waits_as_a_client_drops_its_exchange_quietly()
     chardev::blocking::write(&w.begin().unwrap(), b"z").unwrap();
     hangup(w);
     let log = k.finish();
-    let fin = finish_of(&log);
-    assert!(
-        fin.open_phones.is_empty() && fin.open_conns.is_empty() && fin.unanswered.is_empty(),
-        "{fin:?}"
-    );
+    common::assert_clean_finish(&log);
     assert!(!log
         .events
         .iter()

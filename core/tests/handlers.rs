@@ -82,11 +82,7 @@ fn a_handler_connects_reads_ends_and_hangs_up_by_awaiting() {
             .expect("the handler got a fibril of its own");
         assert!(log.events.iter().any(|e| matches!(e,
             Event::Send { fibril, method, .. } if *fibril == handler && *method == chardev::READ)));
-        let fin = common::finish_of(&log);
-        assert!(
-            fin.open_phones.is_empty() && fin.open_sessions.is_empty() && fin.unanswered.is_empty(),
-            "{dispatch:?}: {fin:?}"
-        );
+        common::assert_clean_finish(&log);
     }
 }
 
@@ -366,11 +362,7 @@ fn forwarded_data_calls_land_in_the_forwarder_s_connection_and_answer_the_origin
                 Event::Receive { call: c, fibril, evidence, .. }
                     if *c == call && fibril.0 == 0 && *evidence == call)));
         }
-        let fin = common::finish_of(&log);
-        assert!(
-            fin.unanswered.is_empty() && fin.open_conns.is_empty(),
-            "{style}: {fin:?}"
-        );
+        common::assert_clean_finish(&log);
     }
 }
 
@@ -433,10 +425,6 @@ fn a_handler_connects_to_a_server_in_its_own_task() {
         assert_eq!(exch.request(ASK, &[4]).unwrap().args[0], 50, "{dispatch:?}");
         exch.end();
         hangup(sess);
-        let fin = common::finish_of(&k.finish()).clone();
-        assert!(
-            fin.open_phones.is_empty() && fin.open_conns.is_empty(),
-            "{fin:?}"
-        );
+        common::assert_clean_finish(&k.finish());
     }
 }
